@@ -1,0 +1,112 @@
+"""Append-only audit log. Each event carries the hash of the previous one so that a removed or edited row
+breaks the chain (`manage.py verify_audit_chain`). Events never hold personal data: subjects are referenced by
+type and primary key, and `data` carries codes, ids and amounts only."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditAction(models.TextChoices):
+    BORROWER_CREATED = "borrower.created", _("Borrower created")
+    BORROWER_UPDATED = "borrower.updated", _("Borrower updated")
+    PHONE_ADDED = "phone.added", _("Phone number added")
+    PHONE_STATUS_CHANGED = "phone.status_changed", _("Phone number status changed")
+    THIRD_PARTY_SAVED = "third_party.saved", _("Third-party contact saved")
+    CONSENT_GRANTED = "consent.granted", _("Consent granted")
+    CONSENT_WITHDRAWN = "consent.withdrawn", _("Consent withdrawn")
+    RESTRICTION_PLACED = "restriction.placed", _("Restriction placed")
+    RESTRICTION_LIFTED = "restriction.lifted", _("Restriction lifted")
+    LOAN_CREATED = "loan.created", _("Loan created")
+    LOAN_UPDATED = "loan.updated", _("Loan updated")
+    LOAN_ASSIGNED = "loan.assigned", _("Loan assigned")
+    PAYMENT_RECORDED = "payment.recorded", _("Payment recorded")
+    IMPORT_RUN = "import.run", _("Import run")
+    PII_REVEALED = "pii.revealed", _("Personal data revealed")
+    PII_REENCRYPTED = "pii.reencrypted", _("Personal data re-encrypted")
+    POLICY_VERSION_CREATED = "policy.version_created", _("Contact policy version created")
+    CONTACT_CHECKED = "contact.checked", _("Contact checked")
+    CONTACT_ATTEMPT_RECORDED = "contact.attempt_recorded", _("Contact attempt recorded")
+    API_TOKEN_CREATED = "api.token_created", _("API token created")
+    ADMIN_CHANGE = "admin.change", _("Changed in admin")
+
+
+class AppendOnlyError(Exception):
+    """Raised on any attempt to change or remove an audit event."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("Audit events are append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit events are append-only.")
+
+    # bulk_update goes through update(); bulk_create would skip the hash chain.
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list:
+        raise AppendOnlyError("Audit events are written one by one through audit_app.services.audit_log.")
+
+
+class AuditChainHead(models.Model):
+    """One row whose lock serialises appends, so two transactions cannot both chain onto the same event."""
+
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+    count = models.BigIntegerField(default=0)
+
+
+class AuditEvent(models.Model):
+    occurred_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, help_text=_("Username, or 'system' for jobs."))
+    action = models.CharField(max_length=64, choices=AuditAction.choices, db_index=True)
+    subject_type = models.CharField(max_length=100, db_index=True)
+    subject_id = models.CharField(max_length=64, db_index=True)
+    data = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        indexes = [models.Index(fields=["subject_type", "subject_id", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.action} {self.subject_type}#{self.subject_id}"
+
+    def compute_hash(self) -> str:
+        payload = json.dumps(
+            {
+                "prev": self.prev_hash,
+                "at": self.occurred_at.isoformat(),
+                "actor": self.actor_id,
+                "actor_label": self.actor_label,
+                "action": self.action,
+                "subject_type": self.subject_type,
+                "subject_id": self.subject_id,
+                "data": self.data,
+            },
+            sort_keys=True,
+            cls=DjangoJSONEncoder,
+            ensure_ascii=True,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit events are append-only.")

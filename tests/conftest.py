@@ -1,0 +1,52 @@
+"""Personas shared by all tests: a collector, another collector, their supervisor, another team's supervisor,
+a compliance officer, an integration user."""
+
+import pytest
+
+from tests import factories as f
+
+
+@pytest.fixture
+def team_a(db):
+    supervisor, team = f.make_supervisor("supervisor_a", "Team A")
+    return team
+
+
+@pytest.fixture
+def supervisor(team_a):
+    return team_a.supervisor
+
+
+@pytest.fixture
+def other_supervisor(db):
+    supervisor, _team = f.make_supervisor("supervisor_b", "Team B")
+    return supervisor
+
+
+@pytest.fixture
+def collector(team_a):
+    return f.make_collector("collector_a", team_a)
+
+
+@pytest.fixture
+def other_collector(other_supervisor):
+    return f.make_collector("collector_b", other_supervisor.supervised_teams.get())
+
+
+@pytest.fixture
+def compliance(db):
+    return f.make_compliance("compliance_officer")
+
+
+@pytest.fixture
+def integration_user(db):
+    return f.make_integration("loan_system")
+
+
+@pytest.fixture
+def loan(collector):
+    """An overdue CN loan assigned to `collector`, with one consented mobile number."""
+    loan = f.LoanFactory(assigned_collector=collector)
+    phone = f.PhoneNumberFactory(borrower=loan.borrower)
+    f.ConsentFactory(phone=phone)
+    return loan
