@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
-from consent_app.models import Consent, PhoneNumber, Restriction
+from consent_app.models import Borrower, Consent, PhoneNumber, Restriction
+from consent_app.models import InconvenientTime as InconvenientTimeRow
 
-from .models import Loan
+from . import policy
+from .models import ContactAttempt, ContactPolicyVersion, Loan, PublicHoliday
 from .permissions import loans_visible_to
 
 
@@ -30,3 +35,141 @@ def loan_detail_for_user(user: Any, loan_ref: str) -> Loan:
         "payments",
     )
     return get_loan_for_user_or_404(user, loan_ref, queryset)
+
+
+# --- Contact policy snapshot ------------------------------------------------------------------------------------
+
+class PolicyMissing(Exception):
+    """No contact policy version is in force for the borrower's jurisdiction at that instant."""
+
+
+def policy_version_in_force(jurisdiction: str, at: datetime) -> ContactPolicyVersion:
+    version = (
+        ContactPolicyVersion.objects.select_related("policy")
+        .filter(policy__jurisdiction=jurisdiction, effective_from__lte=at)
+        .order_by("-effective_from", "-version")
+        .first()
+    )
+    if version is None:
+        raise PolicyMissing(_("No contact policy is in force for jurisdiction %(j)s.") % {"j": jurisdiction})
+    return version
+
+
+def policy_params(version: ContactPolicyVersion, holidays: Iterable = ()) -> policy.PolicyParams:
+    data = {key: getattr(version, key) for key in policy.PRESET_KEYS if key != "code"}
+    data["code"] = version.policy.code
+    return policy.params_from_preset(data, version=version.version, holidays=frozenset(holidays))
+
+
+def _lookback_days(params: policy.PolicyParams) -> int:
+    return max(params.rolling_window_days, params.conversation_cooldown_days or 0, params.unreachable_after_days) + 1
+
+
+def contact_snapshot(
+    *, loan: Any, phone: Any, at: datetime, before: bool = False, exclude_attempt_id: int | None = None
+) -> tuple[policy.Snapshot, ContactPolicyVersion]:
+    """Everything the engine needs for one decision, in a fixed number of queries whatever the history length:
+    1 policy version in force, 2 consents of the number, 3 restrictions, 4 declared inconvenient times,
+    5 the attempt history that matters (+1 holidays when the policy blocks holidays).
+
+    `loan` must come with its borrower (select_related) and `phone` with its third party. `before=True`
+    judges an attempt against the history strictly before `at` (recording an attempt after the fact)."""
+    borrower: Borrower = loan.borrower
+    version = policy_version_in_force(borrower.jurisdiction, at)
+    holidays: list = []
+    if version.holidays_blocked:
+        holidays = list(
+            PublicHoliday.objects.filter(
+                jurisdiction=borrower.jurisdiction,
+                date__gte=(at - timedelta(days=2)).date(),
+                date__lte=(at + timedelta(days=400)).date(),
+            ).values_list("date", flat=True)
+        )
+    params = policy_params(version, holidays)
+
+    consents = tuple(
+        policy.ConsentFact(
+            number_id=c.phone_id,
+            channels=frozenset(policy.Channel(ch) for ch in c.channels),
+            purpose=c.purpose,
+            granted_at=c.granted_at,
+            expires_at=c.expires_at,
+            withdrawn_at=c.withdrawn_at,
+        )
+        for c in phone.consents.all()
+    )
+    restrictions = tuple(
+        policy.RestrictionFact(
+            kind=r.kind, loan_id=r.loan_id, starts_at=r.starts_at, ends_at=r.ends_at, lifted_at=r.lifted_at
+        )
+        for r in borrower.restrictions.all()
+    )
+    inconvenient = tuple(
+        policy.InconvenientTime(weekdays=frozenset(int(d) for d in row.weekdays), start=row.start, end=row.end)
+        for row in InconvenientTimeRow.objects.filter(borrower_id=borrower.pk)
+    )
+
+    since = at - timedelta(days=_lookback_days(params))
+    window = Q(borrower_id=borrower.pk, started_at__gte=since)
+    if phone.third_party_id:
+        # Third-party contact limits count every contact ever made to that person.
+        window |= Q(phone__third_party_id=phone.third_party_id)
+    history = ContactAttempt.objects.filter(window).filter(
+        started_at__lt=at if before else at + timedelta(microseconds=1)
+    )
+    if exclude_attempt_id is not None:
+        history = history.exclude(pk=exclude_attempt_id)
+    attempts = tuple(
+        policy.AttemptFact(
+            loan_id=row["loan_id"],
+            number_id=row["phone_id"],
+            third_party_id=row["phone__third_party_id"],
+            channel=policy.Channel(row["channel"]),
+            direction=policy.Direction(row["direction"]),
+            started_at=row["started_at"],
+            outcome=policy.Outcome(row["outcome"]) if row["outcome"] else None,
+            party=policy.Party(row["party"]) if row["party"] else None,
+        )
+        for row in history.values(
+            "loan_id", "phone_id", "phone__third_party_id", "channel", "direction", "started_at", "outcome", "party"
+        )
+    )
+    third_party = phone.third_party
+    snapshot = policy.Snapshot(
+        policy=params,
+        loan=policy.LoanFact(loan_id=loan.pk, status=loan.status, due_date=loan.due_date),
+        number=policy.NumberFact(
+            number_id=phone.pk,
+            e164=phone.e164 or None,
+            status=phone.status,
+            owner=policy.Party.THIRD_PARTY if phone.third_party_id else policy.Party.DEBTOR,
+            third_party_id=phone.third_party_id,
+            third_party_authorized=bool(third_party and third_party.authorized),
+            zones=tuple(phone.zones or ()),
+        ),
+        borrower_timezone=borrower.timezone or None,
+        consents=consents,
+        restrictions=restrictions,
+        inconvenient_times=inconvenient,
+        attempts=attempts,
+    )
+    return snapshot, version
+
+
+def decision_as_dict(decision: policy.Decision) -> dict[str, Any]:
+    """The public JSON shape of a decision (API, stored verdicts, UI)."""
+    return {
+        "allowed": decision.allowed,
+        "reasons": [
+            {
+                "code": str(r.code),
+                "message": str(r.message),
+                "rule": r.rule,
+                "until": r.until.isoformat() if r.until else None,
+            }
+            for r in decision.reasons
+        ],
+        "next_allowed_at": decision.next_allowed_at.isoformat() if decision.next_allowed_at else None,
+        "local_times": {zone: t.isoformat() for zone, t in decision.local_times.items()},
+        "policy": {"code": decision.policy_code, "version": decision.policy_version},
+    }

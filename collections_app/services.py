@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -14,10 +14,13 @@ from django.utils.translation import gettext as _
 
 from audit_app.models import AuditAction
 from audit_app.services import audit_log
-from consent_app.models import Borrower
+from consent_app.models import Borrower, Consent, PhoneNumber, PhoneStatus
+from consent_app.services import consent_withdraw, phone_set_status
 
-from .models import CURRENCY_DECIMALS, Loan, LoanStatus, Payment
+from . import policy
+from .models import CURRENCY_DECIMALS, AttemptOutcome, AttemptParty, ContactAttempt, Loan, LoanStatus, Payment
 from .permissions import is_collector
+from .selectors import contact_snapshot
 
 
 def parse_amount(value: Any, *, currency: str, field_name: str, allow_zero: bool = True) -> Decimal:
@@ -144,3 +147,175 @@ def collector_by_username(username: str) -> Any:
     if user is None or not is_collector(user):
         raise ValidationError({"collector": _("No collector with this username.")})
     return user
+
+
+# --- Contact: check, start (under the borrower lock), complete, record ------------------------------------------
+
+def _lock_borrower(borrower_id: int) -> None:
+    """Serialise every contact decision about one borrower. Two collectors, or a collector and the dialer,
+    must not both pass the check for the last allowed attempt: the check and the reservation happen while this
+    row lock is held (SELECT ... FOR UPDATE; a no-op on SQLite, whose writers are serialised anyway)."""
+    Borrower.objects.select_for_update().filter(pk=borrower_id).values_list("pk", flat=True).first()
+
+
+def _check_target(loan: Loan, phone: PhoneNumber) -> None:
+    if phone.borrower_id != loan.borrower_id:
+        raise ValidationError({"phone": _("This number is not one of the loan's borrower's numbers.")})
+
+
+def _stored_reasons(decision: policy.Decision) -> list[dict[str, Any]]:
+    # Codes and sources are stored; messages are rendered in the reader's language when shown.
+    return [
+        {"code": str(r.code), "rule": r.rule, "until": r.until.isoformat() if r.until else None}
+        for r in decision.reasons
+    ]
+
+
+def contact_check(*, loan: Loan, phone: PhoneNumber, channel: str, at: datetime | None = None) -> policy.Decision:
+    """May this number be contacted about this loan on this channel at `at` (default now)? Read-only."""
+    _check_target(loan, phone)
+    at = at or timezone.now()
+    snapshot, _version = contact_snapshot(loan=loan, phone=phone, at=at)
+    return policy.evaluate(snapshot, channel=channel, at=at)
+
+
+@transaction.atomic
+def contact_start(
+    *, loan: Loan, phone: PhoneNumber, channel: str, collector: Any, at: datetime | None = None
+) -> tuple[ContactAttempt | None, policy.Decision]:
+    """A collector starts a call or SMS: re-check the policy under the borrower lock and, if allowed, record an
+    in-progress attempt (it counts toward the caps at once). Returns (attempt or None, decision)."""
+    _check_target(loan, phone)
+    _lock_borrower(loan.borrower_id)
+    at = at or timezone.now()
+    snapshot, version = contact_snapshot(loan=loan, phone=phone, at=at)
+    decision = policy.evaluate(snapshot, channel=channel, at=at)
+    if not decision.allowed:
+        return None, decision
+    attempt = ContactAttempt(
+        loan=loan, phone=phone, borrower_id=loan.borrower_id, channel=channel, direction="outbound",
+        started_at=at, collector=collector, compliant=True, reasons=[], policy_version=version, source="desk",
+    )
+    attempt._change_reason = "started"
+    attempt.save()
+    audit_log(
+        action=AuditAction.CONTACT_ATTEMPT_RECORDED, subject=attempt, actor=collector,
+        data={"loan_ref": loan.loan_ref, "phone_id": phone.pk, "channel": channel, "state": "started",
+              "policy": f"{version.policy.code} v{version.version}"},
+    )
+    return attempt, decision
+
+
+def _apply_consequences(*, attempt: ContactAttempt, actor: Any) -> None:
+    """What an outcome changes: a wrong number is marked; an opt-out stops contact of that number (a third
+    party's number is marked opted out; the borrower's call consents on that number are withdrawn, PIPL art. 15)."""
+    phone = attempt.phone
+    if attempt.outcome == AttemptOutcome.WRONG_NUMBER:
+        phone_set_status(phone=phone, status=PhoneStatus.WRONG_NUMBER, actor=actor, reason="reported wrong number")
+    if attempt.opt_out:
+        if phone.third_party_id or attempt.party == AttemptParty.THIRD_PARTY:
+            phone_set_status(phone=phone, status=PhoneStatus.OPTED_OUT, actor=actor, reason="asked not to be called")
+        else:
+            for consent in Consent.objects.filter(phone=phone, withdrawn_at__isnull=True, allows_call=True):
+                consent_withdraw(consent=consent, via="opt_out", actor=actor, channels=("call",),
+                                 withdrawn_at=attempt.started_at if attempt.started_at < timezone.now() else None)
+
+
+def _validate_outcome(outcome: str, party: str, phone: PhoneNumber) -> str:
+    if outcome not in AttemptOutcome.values:
+        raise ValidationError({"outcome": _("Unknown outcome.")})
+    if party and party not in AttemptParty.values:
+        raise ValidationError({"party": _("Unknown party.")})
+    if outcome == AttemptOutcome.CONVERSATION and not party:
+        party = AttemptParty.THIRD_PARTY if phone.third_party_id else AttemptParty.DEBTOR
+    if outcome != AttemptOutcome.CONVERSATION:
+        party = ""
+    return party
+
+
+@transaction.atomic
+def attempt_complete(
+    *, attempt: ContactAttempt, outcome: str, actor: Any, party: str = "", opt_out: bool = False,
+    duration_s: int | None = None, ended_at: datetime | None = None,
+) -> ContactAttempt:
+    """Record the outcome of an attempt started on the desk. Completing twice is refused."""
+    attempt = ContactAttempt.objects.select_for_update().select_related("phone", "loan").get(pk=attempt.pk)
+    if attempt.outcome:
+        raise ValidationError({"outcome": _("This attempt already has an outcome.")})
+    attempt.party = _validate_outcome(outcome, party, attempt.phone)
+    attempt.outcome = outcome
+    attempt.opt_out = opt_out
+    attempt.duration_s = duration_s
+    attempt.ended_at = ended_at or timezone.now()
+    attempt._change_reason = f"outcome {outcome}"
+    attempt.save()
+    _apply_consequences(attempt=attempt, actor=actor)
+    audit_log(
+        action=AuditAction.CONTACT_ATTEMPT_RECORDED, subject=attempt, actor=actor,
+        data={"loan_ref": attempt.loan.loan_ref, "outcome": outcome, "party": attempt.party, "opt_out": opt_out,
+              "state": "completed"},
+    )
+    return attempt
+
+
+@transaction.atomic
+def attempt_record(
+    *,
+    external_id: str,
+    loan: Loan,
+    phone: PhoneNumber,
+    channel: str,
+    direction: str,
+    started_at: datetime,
+    outcome: str,
+    actor: Any,
+    party: str = "",
+    opt_out: bool = False,
+    collector: Any = None,
+    duration_s: int | None = None,
+    recording_ref: str = "",
+) -> tuple[ContactAttempt, bool]:
+    """The dialer reports a contact it made. Idempotent by `external_id`. The verdict is the policy evaluated at
+    `started_at` against the history before it; a non-compliant attempt is still recorded, flagged, with its
+    reasons. Returns (attempt, created)."""
+    if timezone.is_naive(started_at):
+        raise ValidationError({"started_at": _("A time zone offset is required.")})
+    if started_at > timezone.now() + timedelta(minutes=1):
+        raise ValidationError({"started_at": _("An attempt cannot start in the future.")})
+    if channel not in policy.Channel.__members__.values():
+        raise ValidationError({"channel": _("Unknown channel.")})
+    if direction not in ("outbound", "inbound"):
+        raise ValidationError({"direction": _("Unknown direction.")})
+    if duration_s is not None and duration_s < 0:
+        raise ValidationError({"duration_s": _("The duration cannot be negative.")})
+    _check_target(loan, phone)
+    party = _validate_outcome(outcome, party, phone)
+    _lock_borrower(loan.borrower_id)
+    existing = ContactAttempt.objects.filter(external_id=external_id).first()
+    if existing is not None:
+        return existing, False
+    snapshot, version = contact_snapshot(loan=loan, phone=phone, at=started_at, before=True)
+    if direction == "inbound":
+        # Inbound calls are never attempts (DESIGN.md): the borrower called us, so there is nothing to judge.
+        decision_reasons: list[dict[str, Any]] = []
+        compliant = True
+    else:
+        decision = policy.evaluate(snapshot, channel=channel, at=started_at)
+        decision_reasons = _stored_reasons(decision)
+        compliant = decision.allowed
+    attempt = ContactAttempt(
+        loan=loan, phone=phone, borrower_id=loan.borrower_id, channel=channel, direction=direction,
+        started_at=started_at, ended_at=started_at + timedelta(seconds=duration_s or 0), outcome=outcome,
+        party=party, opt_out=opt_out, collector=collector, duration_s=duration_s, recording_ref=recording_ref,
+        external_id=external_id, compliant=compliant, reasons=decision_reasons, policy_version=version,
+        source="dialer",
+    )
+    attempt._change_reason = "reported by the dialer"
+    attempt.save()
+    _apply_consequences(attempt=attempt, actor=actor)
+    audit_log(
+        action=AuditAction.CONTACT_ATTEMPT_RECORDED, subject=attempt, actor=actor,
+        data={"loan_ref": loan.loan_ref, "external_id": external_id, "outcome": outcome, "compliant": compliant,
+              "reasons": [r["code"] for r in decision_reasons], "state": "reported"},
+    )
+    return attempt, True

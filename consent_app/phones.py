@@ -14,7 +14,8 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
-from phonenumbers import PhoneNumberType, timezone as pn_timezone
+from phonenumbers import PhoneNumberType
+from phonenumbers import timezone as pn_timezone
 
 UNKNOWN_ZONE = "Etc/Unknown"
 

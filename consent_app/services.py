@@ -319,7 +319,9 @@ def restriction_place(
 
 
 @transaction.atomic
-def restriction_lift(*, restriction: Restriction, actor: Any, reason: str = "", at: datetime | None = None) -> Restriction:
+def restriction_lift(
+    *, restriction: Restriction, actor: Any, reason: str = "", at: datetime | None = None
+) -> Restriction:
     """Lift a restriction (kept for the record, never deleted). Lifting twice changes nothing."""
     restriction = Restriction.objects.select_for_update().get(pk=restriction.pk)
     if restriction.lifted_at is not None:

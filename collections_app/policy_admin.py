@@ -1,0 +1,114 @@
+"""Admin for contact policies. Compliance officers never edit a version: "Add" starts from the latest version of
+the policy (copy and edit) and publishes the result as the next version through policy_version_create."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import ContactPolicy, ContactPolicyVersion, PublicHoliday
+from .policy_services import EDITABLE_KEYS, policy_version_create, policy_version_data, validate_policy_data
+
+
+class ContactPolicyVersionForm(forms.ModelForm):
+    class Meta:
+        model = ContactPolicyVersion
+        fields = ["policy", "effective_from", "change_note", *EDITABLE_KEYS]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        policy_obj = cleaned.get("policy")
+        if policy_obj is None or self.errors:
+            return cleaned
+        data = {key: cleaned.get(key) for key in EDITABLE_KEYS}
+        try:
+            validate_policy_data(data, code=policy_obj.code)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    self.add_error(field if field in self.fields else None, errors)
+            else:
+                self.add_error(None, exc)
+        if not (cleaned.get("change_note") or "").strip():
+            self.add_error("change_note", _("Say what changed and why."))
+        return cleaned
+
+
+@admin.register(ContactPolicyVersion)
+class ContactPolicyVersionAdmin(SimpleHistoryAdmin):
+    form = ContactPolicyVersionForm
+    list_display = ["policy", "version", "effective_from", "daily_attempt_cap", "rolling_attempt_cap",
+                    "conversation_cooldown_days", "created_by", "change_note"]
+    list_filter = ["policy"]
+    list_select_related = ["policy", "created_by"]
+    ordering = ["policy", "-version"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # immutable: the change page is a read-only view
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_changeform_initial_data(self, request) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        policy_id = request.GET.get("policy")
+        latest = (
+            ContactPolicyVersion.objects.filter(policy_id=policy_id).order_by("-version").first()
+            if policy_id and policy_id.isdigit() else None
+        )
+        if latest is not None:
+            initial.update(policy_version_data(latest))
+        return initial
+
+    def save_model(self, request, obj, form, change) -> None:
+        version = policy_version_create(
+            policy_obj=form.cleaned_data["policy"],
+            data={key: form.cleaned_data[key] for key in EDITABLE_KEYS},
+            actor=request.user,
+            change_note=form.cleaned_data["change_note"],
+            effective_from=form.cleaned_data["effective_from"],
+        )
+        obj.pk = version.pk
+        obj.version = version.version
+        obj._state.adding = False
+
+
+class VersionInline(admin.TabularInline):
+    model = ContactPolicyVersion
+    fields = ["version", "effective_from", "change_note", "created_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ["-version"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ContactPolicy)
+class ContactPolicyAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "jurisdiction", "new_version_link"]
+    inlines = [VersionInline]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("New version"))
+    def new_version_link(self, obj: ContactPolicy) -> str:
+        url = reverse("admin:collections_app_contactpolicyversion_add") + f"?policy={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, _("Copy latest and edit"))
+
+
+@admin.register(PublicHoliday)
+class PublicHolidayAdmin(SimpleHistoryAdmin):
+    list_display = ["jurisdiction", "date", "name"]
+    list_filter = ["jurisdiction"]
+    date_hierarchy = "date"
