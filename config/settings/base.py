@@ -143,7 +143,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_TIME_LIMIT = 10 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 9 * 60
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+
 
 # Collections: days-past-due buckets as inclusive ranges (None = open-ended).
 COLLECTION_BUCKETS = [
@@ -160,4 +160,17 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+}
+
+# Nightly and periodic jobs (celery beat). Each task is idempotent and splits its work into per-collector or
+# per-chunk subtasks that any worker can take.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = {
+    "build-worklists": {"task": "collections_app.build_all_worklists", "schedule": crontab(hour=5, minute=30)},
+    "close-stale-attempts": {"task": "collections_app.close_stale_attempts", "schedule": crontab(minute="*/5")},
+    "detect-broken-promises": {"task": "collections_app.detect_broken_promises", "schedule": crontab(hour=1, minute=0)},
+    "escalate-overdue-complaints": {
+        "task": "collections_app.escalate_overdue_complaints", "schedule": crontab(minute=15),
+    },
 }

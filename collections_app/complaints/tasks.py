@@ -1,0 +1,3 @@
+"""Celery tasks for complaints."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Celery tasks for the desk."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Celery tasks for plans."""
+
+__all__: list[str] = []
