@@ -7,5 +7,7 @@ class CollectionsAppConfig(AppConfig):
     verbose_name = _("Collections")
 
     def ready(self) -> None:
-        # Policy admin lives in its own module to keep admin.py about loans and payments.
+        # Each area keeps its admin in its own module; admin.py is about loans and payments.
         from . import policy_admin  # noqa: F401
+        from .complaints import admin as complaints_admin  # noqa: F401
+        from .plans import admin as plans_admin  # noqa: F401

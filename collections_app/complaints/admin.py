@@ -1,0 +1,1 @@
+"""Admin for complaints (imported by CollectionsAppConfig.ready)."""

@@ -1,0 +1,1 @@
+"""Admin for plans (imported by CollectionsAppConfig.ready)."""
