@@ -36,6 +36,9 @@ class AuditAction(models.TextChoices):
     CONTACT_ATTEMPT_RECORDED = "contact.attempt_recorded", _("Contact attempt recorded")
     API_TOKEN_CREATED = "api.token_created", _("API token created")
     ADMIN_CHANGE = "admin.change", _("Changed in admin")
+    CALLBACK_SCHEDULED = "callback.scheduled", _("Callback scheduled")
+    NOTE_ADDED = "note.added", _("Note added")
+    WORKLIST_BUILT = "worklist.built", _("Worklist built")
 
 
 class AppendOnlyError(Exception):
@@ -70,7 +73,9 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     actor_label = models.CharField(max_length=150, help_text=_("Username, or 'system' for jobs."))
-    action = models.CharField(max_length=64, choices=AuditAction.choices, db_index=True)
+    # An AuditAction value. Not `choices=`: audit_log() accepts AuditAction members only, and keeping the enum
+    # out of the schema lets new actions ship without a migration of this append-only table.
+    action = models.CharField(max_length=64, db_index=True)
     subject_type = models.CharField(max_length=100, db_index=True)
     subject_id = models.CharField(max_length=64, db_index=True)
     data = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
@@ -113,3 +118,9 @@ class AuditEvent(models.Model):
             ensure_ascii=True,
         )
         return hashlib.sha256(payload.encode()).hexdigest()
+
+    def get_action_display(self) -> str:
+        try:
+            return str(AuditAction(self.action).label)
+        except ValueError:
+            return self.action

@@ -65,6 +65,84 @@ def _lookback_days(params: policy.PolicyParams) -> int:
     return max(params.rolling_window_days, params.conversation_cooldown_days or 0, params.unreachable_after_days) + 1
 
 
+ATTEMPT_FIELDS = (
+    "loan_id", "phone_id", "phone__third_party_id", "channel", "direction", "started_at", "outcome", "party",
+)
+
+
+def _consent_fact(c: Consent) -> policy.ConsentFact:
+    return policy.ConsentFact(
+        number_id=c.phone_id,
+        channels=frozenset(policy.Channel(ch) for ch in c.channels),
+        purpose=c.purpose,
+        granted_at=c.granted_at,
+        expires_at=c.expires_at,
+        withdrawn_at=c.withdrawn_at,
+    )
+
+
+def _restriction_fact(r: Restriction) -> policy.RestrictionFact:
+    return policy.RestrictionFact(
+        kind=r.kind, loan_id=r.loan_id, starts_at=r.starts_at, ends_at=r.ends_at, lifted_at=r.lifted_at
+    )
+
+
+def _inconvenient_fact(row: InconvenientTimeRow) -> policy.InconvenientTime:
+    return policy.InconvenientTime(weekdays=frozenset(int(d) for d in row.weekdays), start=row.start, end=row.end)
+
+
+def _attempt_fact(row: dict[str, Any]) -> policy.AttemptFact:
+    return policy.AttemptFact(
+        loan_id=row["loan_id"],
+        number_id=row["phone_id"],
+        third_party_id=row["phone__third_party_id"],
+        channel=policy.Channel(row["channel"]),
+        direction=policy.Direction(row["direction"]),
+        started_at=row["started_at"],
+        outcome=policy.Outcome(row["outcome"]) if row["outcome"] else None,
+        party=policy.Party(row["party"]) if row["party"] else None,
+    )
+
+
+def _number_fact(phone: PhoneNumber) -> policy.NumberFact:
+    third_party = phone.third_party
+    return policy.NumberFact(
+        number_id=phone.pk,
+        e164=phone.e164 or None,
+        status=phone.status,
+        owner=policy.Party.THIRD_PARTY if phone.third_party_id else policy.Party.DEBTOR,
+        third_party_id=phone.third_party_id,
+        third_party_authorized=bool(third_party and third_party.authorized),
+        zones=tuple(phone.zones or ()),
+    )
+
+
+def _snapshot(
+    *, params: policy.PolicyParams, loan: Any, phone: PhoneNumber, consents, restrictions, inconvenient, attempts
+) -> policy.Snapshot:
+    return policy.Snapshot(
+        policy=params,
+        loan=policy.LoanFact(loan_id=loan.pk, status=loan.status, due_date=loan.due_date),
+        number=_number_fact(phone),
+        borrower_timezone=loan.borrower.timezone or None,
+        consents=tuple(consents),
+        restrictions=tuple(restrictions),
+        inconvenient_times=tuple(inconvenient),
+        attempts=tuple(attempts),
+    )
+
+
+def _holidays(jurisdictions: Iterable[str], at: datetime) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for jurisdiction, day in PublicHoliday.objects.filter(
+        jurisdiction__in=list(jurisdictions),
+        date__gte=(at - timedelta(days=2)).date(),
+        date__lte=(at + timedelta(days=400)).date(),
+    ).values_list("jurisdiction", "date"):
+        found.setdefault(jurisdiction, []).append(day)
+    return found
+
+
 def contact_snapshot(
     *, loan: Any, phone: Any, at: datetime, before: bool = False, exclude_attempt_id: int | None = None
 ) -> tuple[policy.Snapshot, ContactPolicyVersion]:
@@ -76,39 +154,8 @@ def contact_snapshot(
     judges an attempt against the history strictly before `at` (recording an attempt after the fact)."""
     borrower: Borrower = loan.borrower
     version = policy_version_in_force(borrower.jurisdiction, at)
-    holidays: list = []
-    if version.holidays_blocked:
-        holidays = list(
-            PublicHoliday.objects.filter(
-                jurisdiction=borrower.jurisdiction,
-                date__gte=(at - timedelta(days=2)).date(),
-                date__lte=(at + timedelta(days=400)).date(),
-            ).values_list("date", flat=True)
-        )
+    holidays = _holidays([borrower.jurisdiction], at).get(borrower.jurisdiction, []) if version.holidays_blocked else []
     params = policy_params(version, holidays)
-
-    consents = tuple(
-        policy.ConsentFact(
-            number_id=c.phone_id,
-            channels=frozenset(policy.Channel(ch) for ch in c.channels),
-            purpose=c.purpose,
-            granted_at=c.granted_at,
-            expires_at=c.expires_at,
-            withdrawn_at=c.withdrawn_at,
-        )
-        for c in phone.consents.all()
-    )
-    restrictions = tuple(
-        policy.RestrictionFact(
-            kind=r.kind, loan_id=r.loan_id, starts_at=r.starts_at, ends_at=r.ends_at, lifted_at=r.lifted_at
-        )
-        for r in borrower.restrictions.all()
-    )
-    inconvenient = tuple(
-        policy.InconvenientTime(weekdays=frozenset(int(d) for d in row.weekdays), start=row.start, end=row.end)
-        for row in InconvenientTimeRow.objects.filter(borrower_id=borrower.pk)
-    )
-
     since = at - timedelta(days=_lookback_days(params))
     window = Q(borrower_id=borrower.pk, started_at__gte=since)
     if phone.third_party_id:
@@ -119,41 +166,90 @@ def contact_snapshot(
     )
     if exclude_attempt_id is not None:
         history = history.exclude(pk=exclude_attempt_id)
-    attempts = tuple(
-        policy.AttemptFact(
-            loan_id=row["loan_id"],
-            number_id=row["phone_id"],
-            third_party_id=row["phone__third_party_id"],
-            channel=policy.Channel(row["channel"]),
-            direction=policy.Direction(row["direction"]),
-            started_at=row["started_at"],
-            outcome=policy.Outcome(row["outcome"]) if row["outcome"] else None,
-            party=policy.Party(row["party"]) if row["party"] else None,
-        )
-        for row in history.values(
-            "loan_id", "phone_id", "phone__third_party_id", "channel", "direction", "started_at", "outcome", "party"
-        )
-    )
-    third_party = phone.third_party
-    snapshot = policy.Snapshot(
-        policy=params,
-        loan=policy.LoanFact(loan_id=loan.pk, status=loan.status, due_date=loan.due_date),
-        number=policy.NumberFact(
-            number_id=phone.pk,
-            e164=phone.e164 or None,
-            status=phone.status,
-            owner=policy.Party.THIRD_PARTY if phone.third_party_id else policy.Party.DEBTOR,
-            third_party_id=phone.third_party_id,
-            third_party_authorized=bool(third_party and third_party.authorized),
-            zones=tuple(phone.zones or ()),
-        ),
-        borrower_timezone=borrower.timezone or None,
-        consents=consents,
-        restrictions=restrictions,
-        inconvenient_times=inconvenient,
-        attempts=attempts,
+    snapshot = _snapshot(
+        params=params,
+        loan=loan,
+        phone=phone,
+        consents=[_consent_fact(c) for c in phone.consents.all()],
+        restrictions=[_restriction_fact(r) for r in borrower.restrictions.all()],
+        inconvenient=[_inconvenient_fact(r) for r in InconvenientTimeRow.objects.filter(borrower_id=borrower.pk)],
+        attempts=[_attempt_fact(row) for row in history.values(*ATTEMPT_FIELDS)],
     )
     return snapshot, version
+
+
+def contact_snapshots_for_loans(
+    loans: Iterable[Any], at: datetime
+) -> dict[int, list[tuple[PhoneNumber, policy.Snapshot]]]:
+    """Snapshots for every number of every given loan's borrower, for worklists and the account page, in a fixed
+    number of queries whatever the number of loans, numbers or attempts: 1 policy versions, 2 numbers,
+    3 consents, 4 restrictions, 5 inconvenient times, 6 attempts (+1 holidays when a policy blocks holidays).
+    Loans must come with their borrowers. A loan whose jurisdiction has no policy in force is left out."""
+    loans = list(loans)
+    if not loans:
+        return {}
+    borrower_ids = {loan.borrower_id for loan in loans}
+    jurisdictions = {loan.borrower.jurisdiction for loan in loans}
+    versions: dict[str, ContactPolicyVersion] = {}
+    for version in (
+        ContactPolicyVersion.objects.select_related("policy")
+        .filter(policy__jurisdiction__in=jurisdictions, effective_from__lte=at)
+        .order_by("-effective_from", "-version")
+    ):
+        versions.setdefault(version.policy.jurisdiction, version)
+    blocked = [j for j, v in versions.items() if v.holidays_blocked]
+    holidays = _holidays(blocked, at) if blocked else {}
+    params = {j: policy_params(v, holidays.get(j, [])) for j, v in versions.items()}
+
+    phones = list(
+        PhoneNumber.objects.filter(borrower_id__in=borrower_ids).select_related("third_party").order_by("id")
+    )
+    phones_by_borrower: dict[int, list[PhoneNumber]] = {}
+    for phone in phones:
+        phones_by_borrower.setdefault(phone.borrower_id, []).append(phone)
+    consents: dict[int, list] = {}
+    for c in Consent.objects.filter(phone__borrower_id__in=borrower_ids):
+        consents.setdefault(c.phone_id, []).append(_consent_fact(c))
+    restrictions: dict[int, list] = {}
+    for r in Restriction.objects.filter(borrower_id__in=borrower_ids):
+        restrictions.setdefault(r.borrower_id, []).append(_restriction_fact(r))
+    inconvenient: dict[int, list] = {}
+    for row in InconvenientTimeRow.objects.filter(borrower_id__in=borrower_ids):
+        inconvenient.setdefault(row.borrower_id, []).append(_inconvenient_fact(row))
+
+    lookback = max((_lookback_days(p) for p in params.values()), default=8)
+    third_party_ids = {p.third_party_id for p in phones if p.third_party_id}
+    window = Q(borrower_id__in=borrower_ids, started_at__gte=at - timedelta(days=lookback))
+    if third_party_ids:
+        window |= Q(phone__third_party_id__in=third_party_ids)
+    attempts_by_borrower: dict[int, list] = {}
+    attempts_by_third_party: dict[int, list] = {}
+    for row in ContactAttempt.objects.filter(window, started_at__lte=at).values("borrower_id", *ATTEMPT_FIELDS):
+        fact = _attempt_fact(row)
+        attempts_by_borrower.setdefault(row["borrower_id"], []).append((row["started_at"], fact))
+        if row["phone__third_party_id"]:
+            attempts_by_third_party.setdefault(row["phone__third_party_id"], []).append(fact)
+
+    result: dict[int, list[tuple[PhoneNumber, policy.Snapshot]]] = {}
+    for loan in loans:
+        jurisdiction_params = params.get(loan.borrower.jurisdiction)
+        if jurisdiction_params is None:
+            continue
+        since = at - timedelta(days=_lookback_days(jurisdiction_params))
+        recent = [fact for when, fact in attempts_by_borrower.get(loan.borrower_id, []) if when >= since]
+        entries = []
+        for phone in phones_by_borrower.get(loan.borrower_id, []):
+            attempts = list(recent)
+            if phone.third_party_id:
+                seen = set(map(id, attempts))
+                attempts += [a for a in attempts_by_third_party.get(phone.third_party_id, []) if id(a) not in seen]
+            entries.append((phone, _snapshot(
+                params=jurisdiction_params, loan=loan, phone=phone, consents=consents.get(phone.pk, []),
+                restrictions=restrictions.get(loan.borrower_id, []),
+                inconvenient=inconvenient.get(loan.borrower_id, []), attempts=attempts,
+            )))
+        result[loan.pk] = entries
+    return result
 
 
 def decision_as_dict(decision: policy.Decision) -> dict[str, Any]:

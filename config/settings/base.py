@@ -174,3 +174,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "collections_app.escalate_overdue_complaints", "schedule": crontab(minute=15),
     },
 }
+
+# The desk: an in-progress call with no outcome after this many minutes is closed automatically.
+ATTEMPT_STALE_MINUTES = env.int("ATTEMPT_STALE_MINUTES", default=30)
