@@ -36,9 +36,27 @@ class AuditAction(models.TextChoices):
     CONTACT_ATTEMPT_RECORDED = "contact.attempt_recorded", _("Contact attempt recorded")
     API_TOKEN_CREATED = "api.token_created", _("API token created")
     ADMIN_CHANGE = "admin.change", _("Changed in admin")
+    PROMISE_CREATED = "promise.created", _("Promise to pay created")
+    PROMISE_KEPT = "promise.kept", _("Promise to pay kept")
+    PROMISE_BROKEN = "promise.broken", _("Promise to pay broken")
+    PROMISE_CANCELLED = "promise.cancelled", _("Promise to pay cancelled")
+    PLAN_PROPOSED = "plan.proposed", _("Repayment plan proposed")
+    PLAN_SUBMITTED = "plan.submitted", _("Repayment plan submitted for approval")
+    PLAN_APPROVED = "plan.approved", _("Repayment plan approved")
+    PLAN_DECLINED = "plan.declined", _("Repayment plan declined")
+    PLAN_ACTIVATED = "plan.activated", _("Repayment plan activated")
+    PLAN_COMPLETED = "plan.completed", _("Repayment plan completed")
+    PLAN_BROKEN = "plan.broken", _("Repayment plan broken")
+    PLAN_CANCELLED = "plan.cancelled", _("Repayment plan cancelled")
+    PAYMENT_ALLOCATED = "payment.allocated", _("Payment allocated")
+    APPROVAL_LIMIT_CHANGED = "approval_limit.changed", _("Approval limit changed")
     CALLBACK_SCHEDULED = "callback.scheduled", _("Callback scheduled")
     NOTE_ADDED = "note.added", _("Note added")
     WORKLIST_BUILT = "worklist.built", _("Worklist built")
+    COMPLAINT_OPENED = "complaint.opened", _("Complaint opened")
+    COMPLAINT_STATE_CHANGED = "complaint.state_changed", _("Complaint state changed")
+    COMPLAINT_ESCALATED = "complaint.escalated", _("Complaint escalated to compliance")
+    COMPLAINT_REPORT_EXPORTED = "complaint.report_exported", _("Complaint report exported")
 
 
 class AppendOnlyError(Exception):
@@ -86,6 +104,8 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        # Django's internal manager must refuse update/delete too, or related-object code paths could bypass them.
+        base_manager_name = "objects"
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         indexes = [models.Index(fields=["subject_type", "subject_id", "occurred_at"])]

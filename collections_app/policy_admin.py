@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import ContactPolicy, ContactPolicyVersion, PublicHoliday
+from .models import ApiToken, ContactAttempt, ContactPolicy, ContactPolicyVersion, PublicHoliday
 from .policy_services import EDITABLE_KEYS, policy_version_create, policy_version_data, validate_policy_data
 
 
@@ -112,3 +112,62 @@ class PublicHolidayAdmin(SimpleHistoryAdmin):
     list_display = ["jurisdiction", "date", "name"]
     list_filter = ["jurisdiction"]
     date_hierarchy = "date"
+
+
+@admin.register(ContactAttempt)
+class ContactAttemptAdmin(SimpleHistoryAdmin):
+    """Read-only: attempts are written by the desk and the dialer API with their verdict, never edited."""
+
+    list_display = ["started_at", "loan", "masked_number", "channel", "direction", "outcome", "collector",
+                    "compliant", "source"]
+    list_filter = ["compliant", "channel", "direction", "outcome", "source"]
+    list_select_related = ["loan", "phone", "collector"]
+    search_fields = ["loan__loan_ref", "borrower__borrower_ref", "external_id"]
+    date_hierarchy = "started_at"
+    exclude = ["phone"]
+    readonly_fields = ["masked_number", "loan", "borrower", "channel", "direction", "started_at", "ended_at",
+                       "outcome", "party", "opt_out", "collector", "duration_s", "recording_ref", "external_id",
+                       "compliant", "reasons", "policy_version", "source"]
+
+    @admin.display(description=_("Number"))
+    def masked_number(self, obj: ContactAttempt) -> str:
+        return obj.phone.masked
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created with `manage.py create_api_token`; here they are listed and revoked."""
+
+    list_display = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    readonly_fields = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = readonly_fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_("Revoke selected tokens"))
+    def revoke(self, request, queryset) -> None:
+        from django.utils import timezone
+
+        from audit_app.models import AuditAction
+        from audit_app.services import audit_log
+
+        for token in queryset.filter(revoked_at__isnull=True):
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit_log(action=AuditAction.ADMIN_CHANGE, subject=token, actor=request.user,
+                      data={"change": "revoked"})

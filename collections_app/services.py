@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -111,33 +111,49 @@ def payment_record(
     *, external_id: str, loan: Loan, amount: Any, paid_at: datetime, actor: Any
 ) -> tuple[Payment, bool]:
     """Record a payment once per `external_id` (a repeat returns the first and changes nothing) and reduce the
-    loan's balance; a loan whose balance reaches zero is marked paid. Returns (payment, created)."""
+    loan's balance; a loan whose balance reaches zero is marked paid. The payment is allocated to the active
+    plan's installments, the loan balance and any over-payment, and counted toward pending promises
+    (plans.services.payment_allocate, same transaction); a settlement paid in full sets the balance to zero and
+    the status to settled. Returns (payment, created)."""
+    from .plans.services import payment_allocate  # the plans package imports this module
+
     if timezone.is_naive(paid_at):
         raise ValidationError({"paid_at": _("A time zone offset is required.")})
+    amount_d = parse_amount(amount, currency=loan.currency, field_name="amount", allow_zero=False)
+    if paid_at > timezone.now() + timedelta(minutes=5):
+        raise ValidationError({"paid_at": _("A payment cannot be dated in the future.")})
+    # Lock the loan before looking for the payment: two deliveries of the same payment serialise here, and the
+    # second finds the first instead of failing on the unique constraint.
+    loan = Loan.objects.select_for_update().get(pk=loan.pk)
     existing = Payment.objects.filter(external_id=external_id).first()
     if existing is not None:
         if existing.loan_id != loan.pk:
             raise ValidationError({"external_id": _("This payment id was already used for another loan.")})
         return existing, False
-    amount_d = parse_amount(amount, currency=loan.currency, field_name="amount", allow_zero=False)
-    if paid_at > timezone.now() + timezone.timedelta(minutes=5):
-        raise ValidationError({"paid_at": _("A payment cannot be dated in the future.")})
-    loan = Loan.objects.select_for_update().get(pk=loan.pk)
     payment = Payment(external_id=external_id, loan=loan, amount=amount_d, paid_at=paid_at)
     payment.full_clean(validate_unique=False)
     payment._change_reason = "recorded"
-    payment.save()
+    try:
+        with transaction.atomic():
+            payment.save()
+    except IntegrityError as exc:
+        # The same id delivered for another loan at the same moment (a different loan lock).
+        raise ValidationError({"external_id": _("This payment id was already used for another loan.")}) from exc
     old_balance = loan.balance
+    allocation = payment_allocate(payment=payment, loan=loan, balance_before=old_balance, actor=actor)
     loan.balance = max(loan.balance - amount_d, Decimal("0"))
     overpaid = max(amount_d - old_balance, Decimal("0"))
+    if allocation.settles_loan:
+        loan.balance = Decimal("0")  # the settlement's discount is written off
     if loan.balance == 0 and loan.status == LoanStatus.ACTIVE:
-        loan.status = LoanStatus.PAID
+        loan.status = LoanStatus.SETTLED if allocation.settles_loan else LoanStatus.PAID
     loan._change_reason = f"payment {external_id}"
     loan.save(update_fields=["balance", "status", "updated_at"])
     audit_log(
         action=AuditAction.PAYMENT_RECORDED, subject=payment, actor=actor,
         data={"loan_ref": loan.loan_ref, "amount": amount_d, "balance_before": old_balance,
-              "balance_after": loan.balance, "overpaid": overpaid},
+              "balance_after": loan.balance, "overpaid": overpaid, "unallocated": allocation.excess,
+              "settled": allocation.settles_loan},
     )
     return payment, True
 

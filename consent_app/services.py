@@ -5,7 +5,7 @@ never echo the personal data they refer to."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -224,7 +224,7 @@ def consent_grant(
         raise ValidationError({"basis": _("Unknown consent basis.")})
     if expires_at is not None and expires_at <= granted_at:
         raise ValidationError({"expires_at": _("The consent must expire after it was granted.")})
-    if granted_at > timezone.now() + timezone.timedelta(minutes=5):
+    if granted_at > timezone.now() + timedelta(minutes=5):
         raise ValidationError({"granted_at": _("A consent cannot be granted in the future.")})
     consent = Consent(
         phone=phone,
@@ -260,7 +260,7 @@ def consent_withdraw(
     if consent.withdrawn_at is not None:
         return consent
     at = withdrawn_at or timezone.now()
-    if at > timezone.now() + timezone.timedelta(minutes=5):
+    if at > timezone.now() + timedelta(minutes=5):
         raise ValidationError({"withdrawn_at": _("A withdrawal cannot be dated in the future.")})
     remaining = [c for c in consent.channels if c not in channels] if channels else []
     consent.withdrawn_at = at
@@ -270,14 +270,18 @@ def consent_withdraw(
     if remaining:
         # A partial withdrawal closes this consent and keeps the other channels under a new one with the same
         # evidence, so the record of what was consented when stays exact.
-        Consent.objects.create(
+        kept = Consent(
             phone=consent.phone, allows_call="call" in remaining, allows_sms="sms" in remaining,
             basis=consent.basis, evidence_ref=consent.evidence_ref, granted_at=consent.granted_at,
             expires_at=consent.expires_at,
         )
+        _full_clean(kept)
+        kept._change_reason = f"kept {', '.join(remaining)} after partial withdrawal of consent #{consent.pk}"
+        kept.save()
     audit_log(
         action=AuditAction.CONSENT_WITHDRAWN, subject=consent, actor=actor,
-        data={"via": via, "withdrawn_at": at, "channels": list(channels) or consent.channels},
+        data={"via": via, "withdrawn_at": at, "channels": list(channels) or consent.channels,
+              "kept_channels": remaining, "replacement_consent_id": kept.pk if remaining else None},
     )
     return consent
 
@@ -323,6 +327,7 @@ def restriction_lift(
     *, restriction: Restriction, actor: Any, reason: str = "", at: datetime | None = None
 ) -> Restriction:
     """Lift a restriction (kept for the record, never deleted). Lifting twice changes nothing."""
+    _require_aware(at, "at")
     restriction = Restriction.objects.select_for_update().get(pk=restriction.pk)
     if restriction.lifted_at is not None:
         return restriction

@@ -12,5 +12,8 @@ class Command(BaseCommand):
         for event_id, problem in breaks:
             self.stderr.write(f"event {event_id}: {problem}")
         if breaks:
-            raise CommandError(f"{len(breaks)} break(s) in the audit chain")
+            first_id, first_problem = breaks[0]
+            raise CommandError(
+                f"{len(breaks)} break(s) in the audit chain; first at event {first_id}: {first_problem}"
+            )
         self.stdout.write(f"audit chain intact ({AuditEvent.objects.count()} events)")
