@@ -129,6 +129,8 @@ def payment_record(
     if existing is not None:
         if existing.loan_id != loan.pk:
             raise ValidationError({"external_id": _("This payment id was already used for another loan.")})
+        if existing.amount != amount_d or existing.paid_at != paid_at:
+            raise ValidationError({"external_id": _("This payment id was already used with another amount or time.")})
         return existing, False
     payment = Payment(external_id=external_id, loan=loan, amount=amount_d, paid_at=paid_at)
     payment.full_clean(validate_unique=False)
@@ -174,6 +176,11 @@ def _lock_borrower(borrower_id: int) -> None:
     Borrower.objects.select_for_update().filter(pk=borrower_id).values_list("pk", flat=True).first()
 
 
+def _check_channel(channel: str) -> None:
+    if channel not in {c.value for c in policy.Channel}:
+        raise ValidationError({"channel": _("Unknown channel.")})
+
+
 def _check_target(loan: Loan, phone: PhoneNumber) -> None:
     if phone.borrower_id != loan.borrower_id:
         raise ValidationError({"phone": _("This number is not one of the loan's borrower's numbers.")})
@@ -189,6 +196,7 @@ def _stored_reasons(decision: policy.Decision) -> list[dict[str, Any]]:
 
 def contact_check(*, loan: Loan, phone: PhoneNumber, channel: str, at: datetime | None = None) -> policy.Decision:
     """May this number be contacted about this loan on this channel at `at` (default now)? Read-only."""
+    _check_channel(channel)
     _check_target(loan, phone)
     at = at or timezone.now()
     snapshot, _version = contact_snapshot(loan=loan, phone=phone, at=at)
@@ -201,6 +209,7 @@ def contact_start(
 ) -> tuple[ContactAttempt | None, policy.Decision]:
     """A collector starts a call or SMS: re-check the policy under the borrower lock and, if allowed, record an
     in-progress attempt (it counts toward the caps at once). Returns (attempt or None, decision)."""
+    _check_channel(channel)
     _check_target(loan, phone)
     _lock_borrower(loan.borrower_id)
     at = at or timezone.now()
@@ -298,8 +307,7 @@ def attempt_record(
         raise ValidationError({"started_at": _("A time zone offset is required.")})
     if started_at > timezone.now() + timedelta(minutes=1):
         raise ValidationError({"started_at": _("An attempt cannot start in the future.")})
-    if channel not in policy.Channel.__members__.values():
-        raise ValidationError({"channel": _("Unknown channel.")})
+    _check_channel(channel)
     if direction not in ("outbound", "inbound"):
         raise ValidationError({"direction": _("Unknown direction.")})
     if duration_s is not None and duration_s < 0:
@@ -309,6 +317,8 @@ def attempt_record(
     _lock_borrower(loan.borrower_id)
     existing = ContactAttempt.objects.filter(external_id=external_id).first()
     if existing is not None:
+        if existing.loan_id != loan.pk or existing.phone_id != phone.pk:
+            raise ValidationError({"external_id": _("This attempt id was already used for another contact.")})
         return existing, False
     snapshot, version = contact_snapshot(loan=loan, phone=phone, at=started_at, before=True)
     if direction == "inbound":
@@ -326,6 +336,7 @@ def attempt_record(
         external_id=external_id, compliant=compliant, reasons=decision_reasons, policy_version=version,
         source="dialer",
     )
+    attempt.full_clean(exclude=["loan", "phone", "borrower", "collector", "policy_version"], validate_unique=False)
     attempt._change_reason = "reported by the dialer"
     attempt.save()
     _apply_consequences(attempt=attempt, actor=actor)

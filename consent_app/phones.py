@@ -53,10 +53,15 @@ def parse_number(raw: str, region: str | None = None) -> ParsedNumber:
         kind = "fixed"
     else:
         kind = "other"
+    region_code = phonenumbers.region_code_for_number(number) or ""
+    if len(region_code) != 2:
+        # Non-geographic numbers (+800 freephone, satellite, ...) have no region and no local time: contact
+        # hours cannot be checked, so they are not collection contact numbers.
+        raise ValidationError(_("Numbers without a country cannot be used."), code="invalid_phone")
     zones = tuple(z for z in pn_timezone.time_zones_for_number(number) if z != UNKNOWN_ZONE)
     return ParsedNumber(
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
-        region=phonenumbers.region_code_for_number(number) or (hint or ""),
+        region=region_code,
         kind=kind,
         zones=zones,
     )

@@ -50,9 +50,15 @@ class ThirdPartyInput:
     phones: tuple[PhoneInput, ...] = field(default_factory=tuple)
 
 
+# Dates outside this range are typing errors, and the policy engine computes lift times from them.
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2199
+
+
 def _require_aware(value: datetime | None, field_name: str) -> None:
     if value is not None and timezone.is_naive(value):
         raise ValidationError({field_name: _("A time zone offset is required.")})
+    if value is not None and not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValidationError({field_name: _("The date must be between 1970 and 2199.")})
 
 
 def _full_clean(instance: Any, exclude: list[str] | None = None) -> None:

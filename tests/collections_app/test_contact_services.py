@@ -221,3 +221,47 @@ def test_compliance_publishes_a_new_version_in_admin_starting_from_the_latest(cl
     assert cn.versions.get(version=2).daily_attempt_cap == 5
     change = client.get(f"/admin/collections_app/contactpolicyversion/{cn.versions.get(version=2).pk}/change/")
     assert change.status_code == 200 and 'name="_save"' not in change.content.decode()
+
+
+@time_machine.travel(MORNING, tick=False)
+def test_an_unknown_channel_is_a_clear_error_not_a_crash(cn_loan):
+    with pytest.raises(ValidationError) as exc:
+        contact_check(loan=cn_loan, phone=_phone(cn_loan), channel="fax")
+    assert "channel" in exc.value.message_dict
+
+
+@time_machine.travel(MORNING, tick=False)
+def test_an_attempt_id_reused_for_another_loan_is_refused(cn_loan):
+    other = f.LoanFactory(borrower=cn_loan.borrower)
+    attempt_record(external_id="R-1", loan=cn_loan, phone=_phone(cn_loan), channel="call", direction="outbound",
+                   started_at=MORNING - dt.timedelta(minutes=3), outcome="no_answer", actor=None)
+    with pytest.raises(ValidationError) as exc:
+        attempt_record(external_id="R-1", loan=other, phone=_phone(cn_loan), channel="call", direction="outbound",
+                       started_at=MORNING - dt.timedelta(minutes=3), outcome="no_answer", actor=None)
+    assert "external_id" in exc.value.message_dict
+
+
+@time_machine.travel(MORNING, tick=False)
+def test_an_overlong_recording_reference_is_refused_before_the_database(cn_loan):
+    with pytest.raises(ValidationError) as exc:
+        attempt_record(external_id="R-2", loan=cn_loan, phone=_phone(cn_loan), channel="call",
+                       direction="outbound", started_at=MORNING - dt.timedelta(minutes=3), outcome="no_answer",
+                       recording_ref="x" * 201, actor=None)
+    assert "recording_ref" in exc.value.message_dict
+    assert not ContactAttempt.objects.exists()
+
+
+def test_a_restriction_ending_in_the_far_future_is_refused(cn_loan, compliance):
+    from consent_app.services import restriction_place
+
+    with pytest.raises(ValidationError) as exc:
+        restriction_place(borrower=cn_loan.borrower, kind="temporary_hold", starts_at=MORNING,
+                          ends_at=dt.datetime(9999, 1, 1, tzinfo=dt.UTC), reason="typo", actor=compliance)
+    assert "ends_at" in exc.value.message_dict
+
+
+def test_a_number_without_a_country_is_refused():
+    from consent_app.phones import parse_number
+
+    with pytest.raises(ValidationError):
+        parse_number("+80012345678")

@@ -152,11 +152,23 @@ def test_a_payment_id_used_for_another_loan_is_refused(compliance):
 
 def test_a_repeated_payment_is_recorded_once(compliance):
     loan = f.LoanFactory()
-    _, created = payment_record(external_id="P-SVC-1", loan=loan, amount="10.00", paid_at=timezone.now(),
+    paid_at = timezone.now()
+    _, created = payment_record(external_id="P-SVC-1", loan=loan, amount="10.00", paid_at=paid_at,
                                 actor=compliance)
-    _, created_again = payment_record(external_id="P-SVC-1", loan=loan, amount="10.00", paid_at=timezone.now(),
+    _, created_again = payment_record(external_id="P-SVC-1", loan=loan, amount="10.00", paid_at=paid_at,
                                       actor=compliance)
     assert created and not created_again
+    loan.refresh_from_db()
+    assert loan.balance == Decimal("5990.00")
+
+
+def test_a_payment_id_reused_with_another_amount_is_refused(compliance):
+    loan = f.LoanFactory()
+    paid_at = timezone.now()
+    payment_record(external_id="P-SVC-2", loan=loan, amount="10.00", paid_at=paid_at, actor=compliance)
+    with pytest.raises(ValidationError) as exc:
+        payment_record(external_id="P-SVC-2", loan=loan, amount="99.00", paid_at=paid_at, actor=compliance)
+    assert list(_errors(exc)) == ["external_id"]
     loan.refresh_from_db()
     assert loan.balance == Decimal("5990.00")
 

@@ -1,0 +1,312 @@
+"""Request and response bodies of the integration API (v1).
+
+Field names are a public contract (dialer and loan-system vendors integrate against them): never rename one,
+only add optional fields. Request bodies refuse unknown fields: a misspelt optional field such as `opt_out`
+must fail loudly rather than silently drop a borrower's request to stop calls.
+
+Responses never carry a full phone number, a name or a national id: numbers are masked.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from ninja import Schema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+# Same rule as consent_app.models.ref_validator, checked before any query touches the database.
+REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+
+# The choices below mirror the model choices (tests/collections_app/test_api_openapi.py keeps them in step);
+# Literal types make them enums in the OpenAPI document, which is what the vendors read.
+JurisdictionCode = Literal["CN", "US", "UK"]
+PhoneKindCode = Literal["mobile", "fixed", "other"]
+RelationCode = Literal["spouse", "parent", "sibling", "relative", "friend", "colleague", "employer", "other"]
+ChannelCode = Literal["call", "sms"]
+ConsentBasisCode = Literal["written", "electronic", "recorded_call"]
+WithdrawalChannelCode = Literal["phone", "sms", "letter", "email", "in_person", "app", "opt_out", "api"]
+RestrictionKindCode = Literal[
+    "cease_communication", "attorney", "dispute", "bankruptcy", "deceased", "complaint_hold", "temporary_hold"
+]
+CurrencyCode = Literal["CNY", "USD", "GBP"]
+LoanStatusCode = Literal["active", "paid", "settled", "closed", "written_off"]
+DirectionCode = Literal["outbound", "inbound"]
+OutcomeCode = Literal["not_connected", "no_answer", "voicemail", "conversation", "wrong_number"]
+PartyCode = Literal["debtor", "third_party"]
+
+
+def _timestamp_text(value: Any) -> Any:
+    # ISO 8601 text only: a bare number would be read as a Unix time, which the contract does not promise.
+    if isinstance(value, str | datetime):
+        return value
+    raise ValueError("an ISO 8601 timestamp with a time zone offset is required")
+
+
+# Instants and dates far from the present are typos, and the policy engine computes days and windows around
+# them (a year-9999 end date would overflow its arithmetic): keep them within a generous, safe range.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _in_range_instant(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("must be between 1970 and 2199")
+    return value
+
+
+def _in_range_date(value: date) -> date:
+    if not EARLIEST.date() <= value < LATEST.date():
+        raise ValueError("must be between 1970 and 2199")
+    return value
+
+
+Ref = Annotated[str, StringConstraints(pattern=REF_PATTERN)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text), AfterValidator(_in_range_instant)]
+Day = Annotated[date, AfterValidator(_in_range_date)]
+# A JSON number or a string; the API parses JSON numbers as Decimal (never float), so "100.005" keeps its
+# three decimals and is refused rather than rounded.
+Amount = Decimal
+PhoneText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class In(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold NUL: refuse it here instead of failing in the database.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
+# --- Errors -----------------------------------------------------------------------------------------------------
+
+
+class ErrorItem(Schema):
+    field: str | None = Field(description='The offending field, e.g. "phones[1].number"; null when general.')
+    message: str
+
+
+class ErrorOut(Schema):
+    detail: list[ErrorItem]
+
+
+ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+# --- Borrowers --------------------------------------------------------------------------------------------------
+
+
+class PhoneIn(In):
+    number: PhoneText = Field(description="Any common format; +country code or a national number.")
+    region: str | None = Field(None, max_length=2, description="ISO 3166 region hint for national numbers (GB).")
+    kind: PhoneKindCode | None = None
+
+
+class ThirdPartyIn(In):
+    contact_ref: Ref
+    name: str = Field(max_length=200)
+    relation: RelationCode
+    authorized: bool = False
+    authorization_evidence: str = Field("", max_length=200)
+    phones: list[PhoneIn] = Field(default_factory=list, max_length=20)
+
+
+class BorrowerIn(In):
+    full_name: str = Field(max_length=200)
+    national_id: str = Field("", max_length=64)
+    timezone: str = Field("", max_length=64, description="IANA zone of the borrower's address.")
+    jurisdiction: JurisdictionCode
+    phones: list[PhoneIn] = Field(default_factory=list, max_length=20)
+    third_parties: list[ThirdPartyIn] | None = Field(None, max_length=50)
+
+
+class PhoneOut(Schema):
+    id: int
+    masked: str
+    status: str
+    kind: str
+    zones: list[str]
+
+
+class ThirdPartyOut(Schema):
+    contact_ref: str
+    relation: str
+    authorized: bool
+    phones: list[PhoneOut]
+
+
+class BorrowerOut(Schema):
+    borrower_ref: str
+    created: bool
+    phones: list[PhoneOut]
+    third_parties: list[ThirdPartyOut]
+
+
+# --- Loans ------------------------------------------------------------------------------------------------------
+
+
+class LoanIn(In):
+    borrower_ref: Ref
+    principal: Amount
+    balance: Amount
+    currency: CurrencyCode
+    due_date: Day
+    status: LoanStatusCode
+
+
+class LoanOut(Schema):
+    loan_ref: str
+    borrower_ref: str
+    created: bool
+    principal: str
+    balance: str
+    currency: str
+    due_date: date
+    status: str
+
+
+# --- Consents ---------------------------------------------------------------------------------------------------
+
+
+class ConsentIn(In):
+    borrower_ref: Ref
+    phone: PhoneText = Field(description="One of the borrower's own numbers, in any common format.")
+    channels: list[ChannelCode] = Field(min_length=1, max_length=2)
+    basis: ConsentBasisCode
+    evidence_ref: str = Field(min_length=1, max_length=200)
+    granted_at: Timestamp
+    expires_at: Timestamp | None = None
+
+
+class ConsentWithdrawIn(In):
+    withdrawn_at: Timestamp | None = None
+    via: WithdrawalChannelCode
+
+
+class ConsentOut(Schema):
+    id: int
+    borrower_ref: str
+    phone: str = Field(description="Masked number.")
+    channels: list[str]
+    basis: str
+    granted_at: datetime
+    expires_at: datetime | None
+    withdrawn_at: datetime | None
+
+
+# --- Restrictions -----------------------------------------------------------------------------------------------
+
+
+class RestrictionIn(In):
+    borrower_ref: Ref
+    loan_ref: Ref | None = None
+    kind: RestrictionKindCode
+    starts_at: Timestamp
+    ends_at: Timestamp | None = None
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class RestrictionLiftIn(In):
+    reason: str = Field("", max_length=500)
+
+
+class RestrictionOut(Schema):
+    id: int
+    borrower_ref: str
+    loan_ref: str | None
+    kind: str
+    starts_at: datetime
+    ends_at: datetime | None
+    lifted_at: datetime | None
+    active: bool
+
+
+# --- Payments ---------------------------------------------------------------------------------------------------
+
+
+class PaymentIn(In):
+    external_id: Ref
+    loan_ref: Ref
+    amount: Amount
+    paid_at: Timestamp
+
+
+class PaymentOut(Schema):
+    id: int
+    external_id: str
+    loan_ref: str
+    amount: str
+    paid_at: datetime
+    loan_balance: str
+    loan_status: str
+
+
+# --- Contact checks and attempts --------------------------------------------------------------------------------
+
+
+class ContactCheckIn(In):
+    loan_ref: Ref
+    phone: PhoneText
+    channel: ChannelCode
+    at: Timestamp | None = Field(None, description="The instant to judge; default now.")
+
+
+class ReasonOut(Schema):
+    code: str
+    message: str
+    rule: str
+    until: str | None
+
+
+class PolicyOut(Schema):
+    code: str
+    version: int
+
+
+class ContactCheckOut(Schema):
+    allowed: bool
+    reasons: list[ReasonOut]
+    next_allowed_at: str | None
+    local_times: dict[str, str]
+    policy: PolicyOut
+
+
+class ContactAttemptIn(In):
+    external_id: str = Field(min_length=1, max_length=64)
+    loan_ref: Ref
+    phone: PhoneText
+    channel: ChannelCode
+    direction: DirectionCode
+    started_at: Timestamp
+    outcome: OutcomeCode
+    party: PartyCode | None = None
+    opt_out: bool = False
+    collector: str | None = Field(None, max_length=150, description="The collector's username.")
+    duration_s: int | None = Field(None, ge=0, le=86_400)
+    recording_ref: str = Field("", max_length=200)
+
+
+class StoredReasonOut(Schema):
+    code: str
+    rule: str
+    until: str | None
+
+
+class ContactAttemptOut(Schema):
+    id: int
+    external_id: str
+    compliant: bool
+    reasons: list[StoredReasonOut]
