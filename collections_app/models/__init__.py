@@ -1,5 +1,17 @@
 """Collections models, one module per area; import them from here."""
 
+from .complaints import (
+    CLOSED_COMPLAINT_STATES,
+    COMPLAINT_TRANSITIONS,
+    OPEN_COMPLAINT_STATES,
+    Complaint,
+    ComplaintCategory,
+    ComplaintChannel,
+    ComplaintOutcome,
+    ComplaintQueue,
+    ComplaintSource,
+    ComplaintState,
+)
 from .contact import (
     ApiToken,
     AttemptChannel,
@@ -22,8 +34,35 @@ from .core import (
     bucket_for,
 )
 from .desk import Callback, Note, WorklistEntry
+from .plans import (
+    OPEN_PLAN_STATES,
+    Allocation,
+    AllocationKind,
+    AllocationReason,
+    ApprovalLevel,
+    ApprovalLimit,
+    Installment,
+    InstallmentState,
+    LimitRole,
+    PlanKind,
+    PlanState,
+    Promise,
+    PromiseState,
+    RepaymentPlan,
+)
 
 __all__ = [
+    # complaints
+    "CLOSED_COMPLAINT_STATES",
+    "COMPLAINT_TRANSITIONS",
+    "OPEN_COMPLAINT_STATES",
+    "Complaint",
+    "ComplaintCategory",
+    "ComplaintChannel",
+    "ComplaintOutcome",
+    "ComplaintQueue",
+    "ComplaintSource",
+    "ComplaintState",
     "CURRENCY_DECIMALS",
     "Callback",
     "Note",
@@ -44,4 +83,19 @@ __all__ = [
     "Team",
     "TeamMember",
     "bucket_for",
+    # plans
+    "OPEN_PLAN_STATES",
+    "Allocation",
+    "AllocationKind",
+    "AllocationReason",
+    "ApprovalLevel",
+    "ApprovalLimit",
+    "Installment",
+    "InstallmentState",
+    "LimitRole",
+    "PlanKind",
+    "PlanState",
+    "Promise",
+    "PromiseState",
+    "RepaymentPlan",
 ]

@@ -177,3 +177,44 @@ CELERY_BEAT_SCHEDULE = {
 
 # The desk: an in-progress call with no outcome after this many minutes is closed automatically.
 ATTEMPT_STALE_MINUTES = env.int("ATTEMPT_STALE_MINUTES", default=30)
+
+# Repayment plans and promises (collections_app.plans). Hard limits that no approval can lift; what each role may
+# grant without approval is the ApprovalLimit model (admin), with PLAN_DEFAULT_APPROVAL_LIMITS when it has no row.
+from decimal import Decimal  # noqa: E402
+
+PLAN_MIN_INSTALLMENT = Decimal(env("PLAN_MIN_INSTALLMENT", default="100"))
+PLAN_MAX_INSTALLMENTS = env.int("PLAN_MAX_INSTALLMENTS", default=24)
+PLAN_MAX_TERM_DAYS = env.int("PLAN_MAX_TERM_DAYS", default=365)
+PLAN_MAX_FIRST_PAYMENT_DELAY_DAYS = env.int("PLAN_MAX_FIRST_PAYMENT_DELAY_DAYS", default=60)
+PLAN_MAX_DISCOUNT_PERCENT = Decimal(env("PLAN_MAX_DISCOUNT_PERCENT", default="60"))
+PLAN_DEFAULT_APPROVAL_LIMITS = {
+    "Collector": {"max_installments": 6, "max_discount_percent": Decimal("10"), "max_first_payment_delay_days": 14},
+    "Supervisor": {"max_installments": 12, "max_discount_percent": Decimal("30"), "max_first_payment_delay_days": 30},
+}
+PROMISE_MAX_DAYS = env.int("PROMISE_MAX_DAYS", default=30)
+# A promise or installment is broken when nothing (or not enough) was paid by its date plus this many days.
+PROMISE_GRACE_DAYS = env.int("PROMISE_GRACE_DAYS", default=2)
+# How long a broken promise or plan keeps the account high on the worklist and in the collector's alerts.
+PROMISE_BROKEN_WORKLIST_DAYS = env.int("PROMISE_BROKEN_WORKLIST_DAYS", default=7)
+
+# Complaints (issue 6; see collections_app/complaints/services.py).
+# Deadlines: acknowledge by the end of the Nth business day after the day of receipt (Saturdays, Sundays and the
+# jurisdiction's PublicHoliday rows skipped), resolve by the end of the Nth calendar day; both in the
+# jurisdiction's local time. Overdue complaints are escalated to compliance by the beat task above.
+COMPLAINT_ACK_BUSINESS_DAYS = env.int("COMPLAINT_ACK_BUSINESS_DAYS", default=2)
+COMPLAINT_RESOLVE_CALENDAR_DAYS = env.int("COMPLAINT_RESOLVE_CALENDAR_DAYS", default=15)
+# Categories whose complaint places a complaint_hold restriction on the borrower, per jurisdiction code (a code
+# missing here uses "default"). Whether the hold then blocks contact is the contact policy version's
+# complaint_hold_blocks flag.
+COMPLAINT_HOLD_CATEGORIES = {
+    "default": {"contact_frequency", "third_party_disclosure", "privacy"},
+    "CN": {"contact_frequency", "third_party_disclosure", "privacy"},
+    "US": {"contact_frequency", "third_party_disclosure", "privacy"},
+    "UK": {"contact_frequency", "third_party_disclosure", "privacy"},
+}
+# Complaints that go straight to the compliance queue, whoever the collector: personal-data complaints (PIPL art.
+# 50 requests, a data incident) and referrals from a regulator, which compliance answers.
+COMPLAINT_COMPLIANCE_CATEGORIES = {"privacy"}
+COMPLAINT_COMPLIANCE_CHANNELS = {"regulator_referral"}
+# The evidence panel shows the borrower's contact attempts from this many days before the complaint was received.
+COMPLAINT_EVIDENCE_LOOKBACK_DAYS = env.int("COMPLAINT_EVIDENCE_LOOKBACK_DAYS", default=30)
