@@ -1,0 +1,88 @@
+"""Forms of the complaint screens. They parse and validate input; the services decide and write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+
+from ..models import ComplaintCategory, ComplaintChannel, ComplaintOutcome, ContactAttempt, Loan
+from .selectors import intake_attempts, intake_collectors
+
+
+class AttemptChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: ContactAttempt) -> str:
+        local = timezone.localtime(obj.started_at)
+        who = obj.collector.get_username() if obj.collector_id else "-"
+        return (f"{date_format(local, 'Y-m-d H:i')} · {obj.get_channel_display()} · {obj.phone.masked} · "
+                f"{obj.get_outcome_display() or '-'} · {who}")
+
+
+class ComplaintIntakeForm(forms.Form):
+    channel = forms.ChoiceField(label=_("Received via"), choices=ComplaintChannel.choices)
+    category = forms.ChoiceField(label=_("Category"), choices=ComplaintCategory.choices)
+    description = forms.CharField(
+        label=_("Description"), widget=forms.Textarea(attrs={"rows": 6}), max_length=10_000,
+        help_text=_("What the borrower says happened, in their words where possible."),
+    )
+    received_at = forms.DateTimeField(
+        label=_("Received at"), required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("Empty: now."),
+    )
+    collectors = forms.ModelMultipleChoiceField(
+        label=_("Collectors concerned"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=_("The first one selected decides which supervisor reviews the complaint."),
+    )
+    attempts = AttemptChoiceField(
+        label=_("Contact attempts concerned"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: Any, loan: Loan, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.loan = loan
+        self.fields["collectors"].queryset = intake_collectors(loan)
+        self.fields["attempts"].queryset = intake_attempts(loan)
+
+    def clean_received_at(self) -> Any:
+        value = self.cleaned_data.get("received_at")
+        if value is not None and value > timezone.now() + timezone.timedelta(minutes=5):
+            raise forms.ValidationError(_("A complaint cannot be received in the future."))
+        return value
+
+
+class TransitionForm(forms.Form):
+    """One form for every move; the service checks the transition table and the fields each move needs."""
+
+    to_state = forms.CharField(widget=forms.HiddenInput)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=[("", "---------"), *ComplaintOutcome.choices],
+                                required=False)
+    root_cause = forms.CharField(label=_("Root cause"), widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                                 max_length=5_000)
+    remediation = forms.CharField(label=_("Remediation"), widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                                  max_length=5_000)
+    note = forms.CharField(label=_("How the borrower withdrew it"), widget=forms.Textarea(attrs={"rows": 2}),
+                           required=False, max_length=5_000)
+
+
+class ReportPeriodForm(forms.Form):
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To (inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    MAX_DAYS = 366
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        today = timezone.localdate()
+        end = end or today
+        start = start or end - timezone.timedelta(days=29)
+        if start > end:
+            self.add_error("start", _("The start must not be after the end."))
+        elif (end - start).days >= self.MAX_DAYS:
+            self.add_error("start", _("At most %(n)d days.") % {"n": self.MAX_DAYS})
+        data["start"], data["end"] = start, end
+        return data
