@@ -116,7 +116,7 @@ def worklist_build(*, collector: Any, now: datetime | None = None) -> int:
         last = last_contact.get(loan.pk)
         balance_rank = f"{(Decimal('999999999999.99') - loan.balance):015.2f}"
         sort_key = "|".join([
-            str(group), tiebreak, f"{9 - _bucket_rank(loan.days_past_due(today))}", balance_rank,
+            str(group), tiebreak, str(_bucket_rank(loan.days_past_due(today))), balance_rank,
             last.strftime("%Y%m%d%H%M") if last else "000000000000", loan.loan_ref,
         ])
         entries.append(WorklistEntry(

@@ -102,3 +102,32 @@ def get_loan_for_user_or_404(user: Any, loan_ref: str, queryset: QuerySet | None
     if loan is None:
         raise Http404("No such loan.")
     return loan
+
+
+# --- Desk actions -------------------------------------------------------------------------------------------------
+
+# Only the assigned collector starts contact; supervisors and compliance read.
+can_contact = is_collector & is_assigned_collector
+rules.add_perm("collections_app.contact_loan", can_contact)
+# Holds are placed and lifted by the loan's supervisor or compliance.
+can_manage_holds = is_compliance | (is_supervisor & supervises_loan)
+rules.add_perm("collections_app.manage_holds", can_manage_holds)
+
+
+def supervised_collectors(user: Any) -> QuerySet:
+    """The collectors of the teams this user supervises (compliance: every collector)."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(groups__name=COLLECTOR)
+    if is_compliance(user):
+        return users.order_by("username")
+    if is_supervisor(user):
+        return users.filter(team_membership__team__supervisor=user).order_by("username")
+    return users.none()
+
+
+def get_supervised_collector_or_404(user: Any, username: str) -> Any:
+    collector = supervised_collectors(user).filter(username=username).first()
+    if collector is None:
+        raise Http404("No such collector.")
+    return collector

@@ -1,18 +1,363 @@
-from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""The desk's pages. Views parse input, authorize through collections_app.permissions, call one service and
+render (STYLE.md §1). Anything a user may not see is a 404."""
 
-from .selectors import loan_detail_for_user, loan_list_for_user
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from consent_app.models import Consent, PhoneNumber, Restriction, RestrictionKind
+from consent_app.services import phone_reveal, restriction_lift, restriction_place
+
+from . import policy
+from .desk_services import FollowUps, outcome_record
+from .desk_tasks import build_worklist_for_collector
+from .forms import HoldForm, NoteForm, OutcomeForm, ReassignForm, RevealForm
+from .models import Callback, ContactAttempt, Loan, Note, WorklistEntry
+from .permissions import (
+    can_contact,
+    can_manage_holds,
+    get_loan_for_user_or_404,
+    get_supervised_collector_or_404,
+    is_collector,
+    is_compliance,
+    is_supervisor,
+    loans_visible_to,
+    supervised_collectors,
+)
+from .selectors import contact_snapshots_for_loans, loan_list_for_user
+from .services import contact_start, loan_assign
+
+PAGE_SIZE = 50
+
+
+def _bucket_due_range(label: str, today):
+    """The due-date range of a DPD bucket label (worklist filter)."""
+    from django.conf import settings
+
+    for bucket, low, high in settings.COLLECTION_BUCKETS:
+        if bucket == label:
+            latest = today - timedelta(days=low)
+            earliest = today - timedelta(days=high) if high is not None else None
+            return earliest, latest
+    return None
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    page = Paginator(loan_list_for_user(request.user), 50).get_page(request.GET.get("page"))
+    if is_collector(request.user):
+        return redirect("worklist")
+    if is_supervisor(request.user):
+        return redirect("team")
+    page = Paginator(loan_list_for_user(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "collections_app/home.html", {"page": page})
+
+
+# --- Worklist -----------------------------------------------------------------------------------------------------
+
+
+@login_required
+def worklist(request: HttpRequest) -> HttpResponse:
+    if not is_collector(request.user):
+        raise Http404
+    today = timezone.localdate()
+    entries = WorklistEntry.objects.filter(collector=request.user, work_date=today)
+    if not entries.exists() and Loan.objects.filter(assigned_collector=request.user).exists():
+        build_worklist_for_collector.delay(request.user.pk)
+    bucket = request.GET.get("bucket", "")
+    show = request.GET.get("show", "")
+    filtered = entries
+    due_range = _bucket_due_range(bucket, today) if bucket else None
+    if due_range:
+        earliest, latest = due_range
+        filtered = filtered.filter(loan__due_date__lte=latest)
+        if earliest:
+            filtered = filtered.filter(loan__due_date__gte=earliest)
+    filtered = filtered.select_related("loan__borrower").order_by("sort_key")
+    contactable = Paginator(filtered.filter(contactable=True), PAGE_SIZE).get_page(request.GET.get("page"))
+    blocked = Paginator(filtered.filter(contactable=False), PAGE_SIZE).get_page(request.GET.get("bpage"))
+    counts = entries.aggregate(
+        total=Count("pk"), open=Count("pk", filter=Q(contactable=True)),
+        worked=Count("pk", filter=Q(worked_at__isnull=False)),
+    )
+    built_at = entries.values_list("built_at", flat=True).first()
+    from .plans.selectors import broken_promise_alerts
+
+    alerts = broken_promise_alerts(request.user, timezone.now() - timedelta(days=1))
+    from django.conf import settings
+
+    return render(request, "collections_app/worklist.html", {
+        "contactable": contactable if show != "blocked" else None,
+        "blocked": blocked if show != "contactable" else None,
+        "counts": counts, "built_at": built_at, "bucket": bucket, "show": show, "alerts": alerts,
+        "buckets": [b[0] for b in settings.COLLECTION_BUCKETS], "desk_zone": settings.TIME_ZONE,
+    })
+
+
+@login_required
+@require_POST
+def worklist_refresh(request: HttpRequest) -> HttpResponse:
+    if not is_collector(request.user):
+        raise Http404
+    transaction.on_commit(lambda: build_worklist_for_collector.delay(request.user.pk))
+    messages.info(request, _("Your worklist is being rebuilt."))
+    return redirect("worklist")
+
+
+# --- Account workspace --------------------------------------------------------------------------------------------
+
+
+def _number_decisions(loan: Loan, now):
+    """Live decisions (call and SMS) for every number of the borrower, in a fixed number of queries."""
+    rows = []
+    for phone, snapshot in contact_snapshots_for_loans([loan], now).get(loan.pk, []):
+        rows.append({
+            "phone": phone,
+            "call": policy.evaluate(snapshot, channel="call", at=now),
+            "sms": policy.evaluate(snapshot, channel="sms", at=now),
+        })
+    return rows
+
+
+def _change_history(loan: Loan, limit: int = 40):
+    borrower_id = loan.borrower_id
+    sources = [
+        (_("Loan"), Loan.history.filter(id=loan.pk)),
+        (_("Borrower"), loan.borrower.history.model.objects.filter(id=borrower_id)),
+        (_("Phone number"), PhoneNumber.history.filter(borrower_id=borrower_id)),
+        (_("Consent"), Consent.history.filter(phone__borrower_id=borrower_id)),
+        (_("Restriction"), Restriction.history.filter(borrower_id=borrower_id)),
+    ]
+    rows = []
+    for label, queryset in sources:
+        for record in queryset.select_related("history_user").order_by("-history_date")[:limit]:
+            rows.append({"when": record.history_date, "what": label, "type": record.get_history_type_display(),
+                         "who": record.history_user.username if record.history_user else _("system"),
+                         "reason": record.history_change_reason or ""})
+    rows.sort(key=lambda r: r["when"], reverse=True)
+    return rows[:limit]
 
 
 @login_required
 def loan_detail(request: HttpRequest, loan_ref: str) -> HttpResponse:
-    loan = loan_detail_for_user(request.user, loan_ref)
-    return render(request, "collections_app/loan_detail.html", {"loan": loan, "borrower": loan.borrower})
+    loan = get_loan_for_user_or_404(request.user, loan_ref, Loan.objects.select_related("borrower",
+                                                                                          "assigned_collector"))
+    borrower = loan.borrower
+    now = timezone.now()
+    zone = ZoneInfo(borrower.primary_zone)
+    context = {
+        "loan": loan,
+        "borrower": borrower,
+        "borrower_now": timezone.localtime(now, zone),
+        "other_loans": loans_visible_to(request.user).filter(borrower=borrower).exclude(pk=loan.pk),
+        "numbers": _number_decisions(loan, now),
+        "consents": Consent.objects.filter(phone__borrower=borrower).select_related("phone").order_by("-granted_at"),
+        "restrictions": borrower.restrictions.select_related("loan").order_by("-starts_at"),
+        "attempts": ContactAttempt.objects.filter(borrower=borrower)
+        .select_related("phone", "collector", "loan").order_by("-started_at")[:50],
+        "notes": Note.objects.filter(loan=loan).select_related("author")[:20],
+        "callbacks": Callback.objects.filter(loan=loan, done_at__isnull=True, cancelled_at__isnull=True),
+        "changes": _change_history(loan),
+        "can_contact": can_contact(request.user, loan),
+        "can_manage_holds": can_manage_holds(request.user, loan),
+        "reveal_form": RevealForm(), "note_form": NoteForm(), "hold_form": HoldForm(),
+    }
+    return render(request, "collections_app/account.html", context)
+
+
+@login_required
+@require_POST
+def phone_reveal_view(request: HttpRequest, loan_ref: str, phone_id: int) -> HttpResponse:
+    loan = get_loan_for_user_or_404(request.user, loan_ref, Loan.objects.select_related("borrower"))
+    phone = get_object_or_404(PhoneNumber.objects.select_related("borrower"), pk=phone_id, borrower=loan.borrower)
+    form = RevealForm(request.POST)
+    if not form.is_valid():
+        return render(request, "collections_app/_reveal.html", {"phone": phone, "loan": loan, "form": form},
+                      status=422)
+    number = phone_reveal(phone=phone, actor=request.user, reason=form.cleaned_data["reason"])
+    response = render(request, "collections_app/_reveal.html", {"phone": phone, "loan": loan, "number": number})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def call_start(request: HttpRequest, loan_ref: str) -> HttpResponse:
+    loan = get_loan_for_user_or_404(request.user, loan_ref, Loan.objects.select_related("borrower"))
+    if not can_contact(request.user, loan):
+        raise Http404
+    phone = get_object_or_404(
+        PhoneNumber.objects.select_related("third_party"), pk=request.POST.get("phone_id") or 0,
+        borrower=loan.borrower,
+    )
+    attempt, decision = contact_start(loan=loan, phone=phone, channel="call", collector=request.user)
+    if attempt is None:
+        for reason in decision.reasons:
+            messages.error(request, str(reason.message))
+        return redirect("loan_detail", loan_ref=loan.loan_ref)
+    return redirect("attempt_detail", attempt_id=attempt.pk)
+
+
+@login_required
+def attempt_detail(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = get_object_or_404(
+        ContactAttempt.objects.select_related("loan__borrower", "phone__third_party"), pk=attempt_id,
+        collector=request.user,
+    )
+    loan = attempt.loan
+    get_loan_for_user_or_404(request.user, loan.loan_ref)
+    form = OutcomeForm(request.POST or None, borrower_zone=loan.borrower.primary_zone)
+    if request.method == "POST" and attempt.in_progress and form.is_valid():
+        data = form.cleaned_data
+        follow_ups = FollowUps(
+            callback_at=data["callback_at"], promise_amount=data["promise_amount"], promise_date=data["promise_date"],
+            dispute=data["dispute"], cease=data["cease"], hold_until=data["hold_until"], note=data["note"],
+        )
+        try:
+            outcome_record(attempt=attempt, outcome=data["outcome"], party=data["party"], opt_out=data["opt_out"],
+                           follow_ups=follow_ups, actor=request.user)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc.messages)
+        else:
+            messages.success(request, _("Outcome recorded."))
+            return redirect("loan_detail", loan_ref=loan.loan_ref)
+    number = None
+    if attempt.in_progress:
+        # The dial link carries the full number: reading it is a personal-data access, logged with its reason.
+        with transaction.atomic():
+            number = phone_reveal(phone=attempt.phone, actor=request.user, reason="dial")
+    return render(request, "collections_app/attempt.html", {
+        "attempt": attempt, "loan": loan, "form": form, "number": number,
+        "borrower_now": timezone.localtime(timezone.now(), ZoneInfo(loan.borrower.primary_zone)),
+    }, status=422 if request.method == "POST" and attempt.in_progress else 200)
+
+
+@login_required
+@require_POST
+def note_create(request: HttpRequest, loan_ref: str) -> HttpResponse:
+    from .desk_services import note_add
+
+    loan = get_loan_for_user_or_404(request.user, loan_ref)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        note_add(loan=loan, text=form.cleaned_data["text"], actor=request.user)
+        messages.success(request, _("Note added."))
+    else:
+        messages.error(request, _("The note is empty or too long."))
+    return redirect("loan_detail", loan_ref=loan.loan_ref)
+
+
+@login_required
+@require_POST
+def hold_place(request: HttpRequest, loan_ref: str) -> HttpResponse:
+    loan = get_loan_for_user_or_404(request.user, loan_ref, Loan.objects.select_related("borrower"))
+    if not can_manage_holds(request.user, loan):
+        raise Http404
+    form = HoldForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("A reason is required."))
+        return redirect("loan_detail", loan_ref=loan.loan_ref)
+    zone = ZoneInfo(loan.borrower.primary_zone)
+    until = form.cleaned_data["until"]
+    ends_at = timezone.datetime.combine(until, timezone.datetime.min.time(), tzinfo=zone) if until else None
+    try:
+        restriction_place(borrower=loan.borrower, loan=loan, kind=RestrictionKind.TEMPORARY_HOLD,
+                          starts_at=timezone.now(), ends_at=ends_at, reason=form.cleaned_data["reason"],
+                          actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Hold placed."))
+    return redirect("loan_detail", loan_ref=loan.loan_ref)
+
+
+@login_required
+@require_POST
+def hold_lift(request: HttpRequest, loan_ref: str, restriction_id: int) -> HttpResponse:
+    loan = get_loan_for_user_or_404(request.user, loan_ref, Loan.objects.select_related("borrower"))
+    if not can_manage_holds(request.user, loan):
+        raise Http404
+    restriction = get_object_or_404(
+        Restriction, pk=restriction_id, borrower=loan.borrower,
+        kind__in=[RestrictionKind.TEMPORARY_HOLD],
+    )
+    restriction_lift(restriction=restriction, actor=request.user, reason=request.POST.get("reason", "")[:500])
+    messages.success(request, _("Hold lifted."))
+    return redirect("loan_detail", loan_ref=loan.loan_ref)
+
+
+# --- Supervisor ---------------------------------------------------------------------------------------------------
+
+
+@login_required
+def team(request: HttpRequest) -> HttpResponse:
+    if not (is_supervisor(request.user) or is_compliance(request.user)):
+        raise Http404
+    today = timezone.localdate()
+    start = timezone.make_aware(timezone.datetime.combine(today, timezone.datetime.min.time()))
+    collectors = list(supervised_collectors(request.user).annotate(
+        entries=Count("worklist", filter=Q(worklist__work_date=today), distinct=True),
+        worked=Count("worklist", filter=Q(worklist__work_date=today, worklist__worked_at__isnull=False),
+                     distinct=True),
+        attempts_today=Count("contact_attempts", filter=Q(contact_attempts__started_at__gte=start), distinct=True),
+        contacted=Count("contact_attempts", filter=Q(contact_attempts__started_at__gte=start,
+                                                     contact_attempts__outcome="conversation"), distinct=True),
+    ))
+    from .plans.selectors import promises_made_counts
+
+    promises = promises_made_counts([c.pk for c in collectors], today)
+    for collector in collectors:
+        collector.promises_today = promises.get(collector.pk, 0)
+    blocked = Counter()
+    for codes in WorklistEntry.objects.filter(
+        collector__in=[c.pk for c in collectors], work_date=today, contactable=False
+    ).values_list("reason_codes", flat=True):
+        blocked.update(codes)
+    reassign_form = ReassignForm(collectors=collectors)
+    return render(request, "collections_app/team.html", {
+        "collectors": collectors, "blocked": blocked.most_common(), "reassign_form": reassign_form,
+    })
+
+
+@login_required
+@require_POST
+def team_reassign(request: HttpRequest) -> HttpResponse:
+    if not (is_supervisor(request.user) or is_compliance(request.user)):
+        raise Http404
+    loan = get_loan_for_user_or_404(request.user, request.POST.get("loan_ref", ""))
+    collectors = list(supervised_collectors(request.user))
+    form = ReassignForm(request.POST, collectors=collectors)
+    if not form.is_valid():
+        messages.error(request, _("Choose a collector of your team."))
+        return redirect("team")
+    target = next(c for c in collectors if c.username == form.cleaned_data["collector"])
+    loan_assign(loan=loan, collector=target, actor=request.user, reason=_("reassigned by supervisor"))
+    messages.success(request, _("%(loan)s reassigned to %(collector)s.") % {"loan": loan.loan_ref,
+                                                                           "collector": target.username})
+    return redirect("team")
+
+
+@login_required
+def collector_attempts(request: HttpRequest, username: str) -> HttpResponse:
+    collector = get_supervised_collector_or_404(request.user, username)
+    attempts = (ContactAttempt.objects.filter(collector=collector)
+                .select_related("loan", "phone", "borrower").order_by("-started_at")[:100])
+    return render(request, "collections_app/collector_attempts.html", {"collector": collector,
+                                                                      "attempts": attempts})

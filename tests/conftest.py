@@ -50,3 +50,27 @@ def loan(collector):
     phone = f.PhoneNumberFactory(borrower=loan.borrower)
     f.ConsentFactory(phone=phone)
     return loan
+
+
+REFERENCE_DATA = [
+    ("collections_app.migrations.0003_roles", "create_roles"),
+    ("collections_app.migrations.0005_policy_presets", "load_presets"),
+    ("collections_app.migrations.0006_policy_permissions", "grant"),
+    ("collections_app.migrations.0009_complaints", "grant"),
+    ("collections_app.migrations.0010_compliance_add_permissions", "grant"),
+    ("collections_app.migrations.0011_plans", "install"),
+]
+
+
+@pytest.fixture
+def reference_data(django_db_blocker):
+    """Transactional tests (threads, a live server) end by flushing the database, which also removes what the
+    data migrations created (role groups, policy presets, approval limits). Re-apply those idempotent steps so
+    a transactional test does not depend on which test ran before it on the same worker."""
+    import importlib
+
+    from django.apps import apps
+
+    with django_db_blocker.unblock():
+        for module, function in REFERENCE_DATA:
+            getattr(importlib.import_module(module), function)(apps, None)

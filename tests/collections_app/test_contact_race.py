@@ -19,7 +19,8 @@ WORKERS = 16
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("reference_data")
 def test_concurrent_starts_never_exceed_the_daily_cap():
     with time_machine.travel(MORNING - dt.timedelta(days=60), tick=False):
         collectors = [f.make_collector(f"racer{i}") for i in range(WORKERS)]

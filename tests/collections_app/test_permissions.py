@@ -43,12 +43,24 @@ def test_anonymous_is_sent_to_sign_in(client, loan):
     assert reverse("login") in response["Location"]
 
 
-def test_the_account_list_shows_only_assigned_loans(client, collector, other_collector, loan):
+def test_a_collectors_worklist_shows_only_assigned_loans(client, collector, other_collector, loan):
+    from collections_app.desk_services import worklist_build
+
     other = f.LoanFactory(assigned_collector=other_collector)
+    worklist_build(collector=collector)
+    worklist_build(collector=other_collector)
     client.force_login(collector)
-    body = client.get(reverse("home")).content.decode()
+    assert client.get(reverse("home"))["Location"] == reverse("worklist")
+    body = client.get(reverse("worklist")).content.decode()
     assert loan.loan_ref in body
     assert other.loan_ref not in body
+
+
+def test_the_compliance_account_list_shows_every_loan(client, compliance, loan, other_collector):
+    other = f.LoanFactory(assigned_collector=other_collector)
+    client.force_login(compliance)
+    body = client.get(reverse("home")).content.decode()
+    assert loan.loan_ref in body and other.loan_ref in body
 
 
 def test_compliance_sees_the_admin_and_a_collector_does_not(client, compliance, collector):
