@@ -166,8 +166,13 @@ def third_party_upsert(
     if data.relation not in Relation.values:
         raise ValidationError({f"{field_prefix}.relation": _("Unknown relation.")})
     contact = ThirdPartyContact.objects.filter(borrower=borrower, contact_ref=data.contact_ref).first()
-    if contact is None:
+    created = contact is None
+    if created:
         contact = ThirdPartyContact(borrower=borrower, contact_ref=data.contact_ref)
+    changed = created or (
+        contact.full_name != data.name or contact.relation != data.relation or contact.authorized != data.authorized
+        or contact.authorization_evidence != data.authorization_evidence
+    )
     contact.full_name = data.name
     contact.relation = data.relation
     contact.authorized = data.authorized
@@ -176,12 +181,13 @@ def third_party_upsert(
         _full_clean(contact, exclude=["borrower"])
     except ValidationError as exc:
         raise ValidationError({f"{field_prefix}.{k}": v for k, v in exc.message_dict.items()}) from exc
-    contact._change_reason = "third party saved"
-    contact.save()
-    audit_log(
-        action=AuditAction.THIRD_PARTY_SAVED, subject=contact, actor=actor,
-        data={"borrower_ref": borrower.borrower_ref, "relation": data.relation, "authorized": data.authorized},
-    )
+    if changed:
+        contact._change_reason = "third party saved"
+        contact.save()
+        audit_log(
+            action=AuditAction.THIRD_PARTY_SAVED, subject=contact, actor=actor,
+            data={"borrower_ref": borrower.borrower_ref, "relation": data.relation, "authorized": data.authorized},
+        )
     for i, phone in enumerate(data.phones):
         phone_add(
             borrower=borrower, phone=phone, third_party=contact, actor=actor,

@@ -21,4 +21,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
-LANGUAGE_CODE = "zh-hans"
+# Assertions read in English; tests/test_translations.py checks the zh-hans default explicitly.
+LANGUAGE_CODE = "en"

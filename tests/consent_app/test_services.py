@@ -182,3 +182,14 @@ def test_a_payment_without_a_time_zone_or_in_the_future_is_refused(compliance):
         payment_record(external_id="P-2", loan=loan, amount="1", paid_at=timezone.now() + dt.timedelta(days=1),
                        actor=compliance)
     assert list(_errors(exc)) == ["paid_at"]
+
+
+def test_saving_an_unchanged_third_party_writes_no_history(compliance):
+    from consent_app.models import ThirdPartyContact
+    from consent_app.services import ThirdPartyInput, third_party_upsert
+
+    borrower = f.BorrowerFactory()
+    data = ThirdPartyInput(contact_ref="C-1", name="联系人", relation="sibling", authorized=True)
+    contact = third_party_upsert(borrower=borrower, data=data, actor=compliance)
+    third_party_upsert(borrower=borrower, data=data, actor=compliance)
+    assert ThirdPartyContact.history.filter(id=contact.pk).count() == 1
