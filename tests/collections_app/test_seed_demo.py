@@ -56,6 +56,7 @@ def test_it_builds_the_demo_portfolio(settings):
     _third_parties()
     _numbers_and_zones()
     _through_the_services()
+    _worklists_built()
 
 
 def _users_and_roles(out: str) -> None:
@@ -112,6 +113,15 @@ def _numbers_and_zones() -> None:
     assert any(borrower.timezone not in phone.zones for borrower in us for phone in borrower.phones.all())
     assert set(Borrower.objects.filter(jurisdiction="UK").values_list("timezone", flat=True)) == {"Europe/London"}
     assert Borrower.objects.filter(jurisdiction="CN").count() > 50
+
+
+def _worklists_built() -> None:
+    from collections_app.models import WorklistEntry
+
+    for username in ("collector1", "collector2"):
+        assert WorklistEntry.objects.filter(collector__username=username).exists()
+    assert WorklistEntry.objects.filter(contactable=False).exists()
+    assert WorklistEntry.objects.filter(contactable=True).exists()
 
 
 def _through_the_services() -> None:

@@ -36,3 +36,8 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(f"Demo users already existed ({usernames}); their passwords were not changed.")
+        # Today's worklists, as the nightly job would have built them, so every screen has data at once.
+        from collections_app.desk_tasks import build_all_worklists
+
+        build_all_worklists.delay()
+        self.stdout.write("Worklists built for today.")
