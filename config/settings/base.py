@@ -129,6 +129,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 
 # Personal data at rest. FERNET_KEYS: the first key encrypts, every key decrypts (rotate by prepending a new
 # key, then `manage.py reencrypt_pii`). BLIND_INDEX_KEY: the HMAC-SHA256 key of the phone-number blind index;
