@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from collections_app.api import api
 
-admin.site.site_header = "Collector Desk"
-admin.site.site_title = "Collector Desk"
+admin.site.site_header = _("Collector Desk")
+admin.site.site_title = _("Collector Desk")
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
