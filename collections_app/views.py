@@ -4,7 +4,7 @@ render (STYLE.md §1). Anything a user may not see is a 404."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -276,7 +276,7 @@ def hold_place(request: HttpRequest, loan_ref: str) -> HttpResponse:
         return redirect("loan_detail", loan_ref=loan.loan_ref)
     zone = ZoneInfo(loan.borrower.primary_zone)
     until = form.cleaned_data["until"]
-    ends_at = timezone.datetime.combine(until, timezone.datetime.min.time(), tzinfo=zone) if until else None
+    ends_at = datetime.combine(until, time.min, tzinfo=zone) if until else None
     try:
         restriction_place(borrower=loan.borrower, loan=loan, kind=RestrictionKind.TEMPORARY_HOLD,
                           starts_at=timezone.now(), ends_at=ends_at, reason=form.cleaned_data["reason"],
@@ -311,7 +311,7 @@ def team(request: HttpRequest) -> HttpResponse:
     if not (is_supervisor(request.user) or is_compliance(request.user)):
         raise Http404
     today = timezone.localdate()
-    start = timezone.make_aware(timezone.datetime.combine(today, timezone.datetime.min.time()))
+    start = timezone.make_aware(datetime.combine(today, time.min))
     collectors = list(supervised_collectors(request.user).annotate(
         entries=Count("worklist", filter=Q(worklist__work_date=today), distinct=True),
         worked=Count("worklist", filter=Q(worklist__work_date=today, worklist__worked_at__isnull=False),

@@ -15,6 +15,7 @@ Rules every admin here follows (shared with collections_app.admin and audit_app.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -699,7 +700,7 @@ class ConsentGrantForm(forms.ModelForm):
         phone, granted_at, expires_at = data.get("phone"), data.get("granted_at"), data.get("expires_at")
         if phone is not None and phone.third_party_id is not None:
             self.add_error("phone", _("Consent is given by the borrower for the borrower's own numbers."))
-        if granted_at and granted_at > timezone.now() + timezone.timedelta(minutes=5):
+        if granted_at and granted_at > timezone.now() + timedelta(minutes=5):
             self.add_error("granted_at", _("A consent cannot be granted in the future."))
         if granted_at and expires_at and expires_at <= granted_at:
             self.add_error("expires_at", _("The consent must expire after it was granted."))

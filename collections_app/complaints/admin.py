@@ -8,6 +8,7 @@ its text and is recorded as a PII_REVEALED event, as for a borrower's record.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -85,7 +86,7 @@ class ComplaintIntakeForm(forms.ModelForm):
         if any(not is_collector(u) for u in data.get("collectors") or []):
             self.add_error("collectors", _("Only collectors can be named as concerned."))
         received_at = data.get("received_at")
-        if received_at and received_at > timezone.now() + timezone.timedelta(minutes=5):
+        if received_at and received_at > timezone.now() + timedelta(minutes=5):
             self.add_error("received_at", _("A complaint cannot be received in the future."))
         return data
 

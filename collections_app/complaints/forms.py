@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -49,7 +50,7 @@ class ComplaintIntakeForm(forms.Form):
 
     def clean_received_at(self) -> Any:
         value = self.cleaned_data.get("received_at")
-        if value is not None and value > timezone.now() + timezone.timedelta(minutes=5):
+        if value is not None and value > timezone.now() + timedelta(minutes=5):
             raise forms.ValidationError(_("A complaint cannot be received in the future."))
         return value
 
@@ -79,7 +80,7 @@ class ReportPeriodForm(forms.Form):
         start, end = data.get("start"), data.get("end")
         today = timezone.localdate()
         end = end or today
-        start = start or end - timezone.timedelta(days=29)
+        start = start or end - timedelta(days=29)
         if start > end:
             self.add_error("start", _("The start must not be after the end."))
         elif (end - start).days >= self.MAX_DAYS:
