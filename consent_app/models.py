@@ -212,6 +212,12 @@ class Consent(models.Model):
     def channels(self) -> list[str]:
         return [c for c, on in (("call", self.allows_call), ("sms", self.allows_sms)) if on]
 
+    @property
+    def channel_labels(self) -> str:
+        """The channels in the reader's language, for display."""
+        labels = {"call": _("calls"), "sms": _("SMS")}
+        return ", ".join(str(labels[c]) for c in self.channels)
+
     def state_at(self, at: datetime | None = None) -> str:
         at = at or timezone.now()
         if self.withdrawn_at and self.withdrawn_at <= at:
