@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -23,7 +24,7 @@ from consent_app.models import Consent, PhoneNumber, Restriction, RestrictionKin
 from consent_app.services import phone_reveal, restriction_lift, restriction_place
 
 from . import policy
-from .desk_services import FollowUps, outcome_record
+from .desk_services import FollowUps, note_add, outcome_record
 from .desk_tasks import build_worklist_for_collector
 from .forms import HoldForm, NoteForm, OutcomeForm, ReassignForm, RevealForm
 from .models import Callback, ContactAttempt, Loan, Note, WorklistEntry
@@ -38,6 +39,7 @@ from .permissions import (
     loans_visible_to,
     supervised_collectors,
 )
+from .plans.selectors import broken_promise_alerts, promises_made_counts
 from .selectors import contact_snapshots_for_loans, loan_list_for_user
 from .services import contact_start, loan_assign
 
@@ -46,8 +48,6 @@ PAGE_SIZE = 50
 
 def _bucket_due_range(label: str, today):
     """The due-date range of a DPD bucket label (worklist filter)."""
-    from django.conf import settings
-
     for bucket, low, high in settings.COLLECTION_BUCKETS:
         if bucket == label:
             latest = today - timedelta(days=low)
@@ -94,11 +94,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
         worked=Count("pk", filter=Q(worked_at__isnull=False)),
     )
     built_at = entries.values_list("built_at", flat=True).first()
-    from .plans.selectors import broken_promise_alerts
-
     alerts = broken_promise_alerts(request.user, timezone.now() - timedelta(days=1))
-    from django.conf import settings
-
     return render(request, "collections_app/worklist.html", {
         "contactable": contactable if show != "blocked" else None,
         "blocked": blocked if show != "contactable" else None,
@@ -252,8 +248,6 @@ def attempt_detail(request: HttpRequest, attempt_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def note_create(request: HttpRequest, loan_ref: str) -> HttpResponse:
-    from .desk_services import note_add
-
     loan = get_loan_for_user_or_404(request.user, loan_ref)
     form = NoteForm(request.POST)
     if form.is_valid():
@@ -320,8 +314,6 @@ def team(request: HttpRequest) -> HttpResponse:
         contacted=Count("contact_attempts", filter=Q(contact_attempts__started_at__gte=start,
                                                      contact_attempts__outcome="conversation"), distinct=True),
     ))
-    from .plans.selectors import promises_made_counts
-
     promises = promises_made_counts([c.pk for c in collectors], today)
     for collector in collectors:
         collector.promises_today = promises.get(collector.pk, 0)
