@@ -52,7 +52,6 @@ class AuditAction(models.TextChoices):
     APPROVAL_LIMIT_CHANGED = "approval_limit.changed", _("Approval limit changed")
     CALLBACK_SCHEDULED = "callback.scheduled", _("Callback scheduled")
     NOTE_ADDED = "note.added", _("Note added")
-    WORKLIST_BUILT = "worklist.built", _("Worklist built")
     COMPLAINT_OPENED = "complaint.opened", _("Complaint opened")
     COMPLAINT_STATE_CHANGED = "complaint.state_changed", _("Complaint state changed")
     COMPLAINT_ESCALATED = "complaint.escalated", _("Complaint escalated to compliance")

@@ -22,8 +22,9 @@ from consent_app.services import restriction_place
 
 from . import policy
 from .models import AttemptOutcome, Callback, ContactAttempt, Loan, LoanStatus, Note, WorklistEntry
+from .plans.selectors import loans_with_broken_or_due_promises
 from .selectors import contact_snapshots_for_loans
-from .services import attempt_complete, contact_check
+from .services import attempt_complete
 
 # --- Worklist -----------------------------------------------------------------------------------------------------
 
@@ -38,12 +39,6 @@ def _bucket_rank(days_past_due: int) -> int:
         if days_past_due >= low and (high is None or days_past_due <= high):
             return len(buckets) - 1 - index
     return len(buckets)
-
-
-def _promise_flags(loan_ids: list[int], today: date) -> dict[int, str]:
-    from .plans.selectors import loans_with_broken_or_due_promises
-
-    return loans_with_broken_or_due_promises(loan_ids, today)
 
 
 def evaluate_loans(loans: list[Loan], at: datetime, channel: str = "call") -> dict[int, list[dict[str, Any]]]:
@@ -86,7 +81,7 @@ def worklist_build(*, collector: Any, now: datetime | None = None) -> int:
         ContactAttempt.objects.filter(loan_id__in=loan_ids).values("loan_id")
         .annotate(last=Max("started_at")).values_list("loan_id", "last")
     )
-    promises = _promise_flags(loan_ids, today)
+    promises = loans_with_broken_or_due_promises(loan_ids, today)
     worked = dict(
         WorklistEntry.objects.filter(collector=collector, work_date=today, worked_at__isnull=False)
         .values_list("loan_id", "worked_at")
@@ -148,12 +143,12 @@ def callback_schedule(*, loan: Loan, collector: Any, due_at: datetime, actor: An
         raise ValidationError({"callback_at": _("A time zone is required.")})
     if due_at <= timezone.now():
         raise ValidationError({"callback_at": _("A callback must be in the future.")})
-    phones = [phone] if phone is not None else list(
-        loan.borrower.phones.filter(third_party__isnull=True).select_related("third_party")
-    )
+    # One snapshot load for all the borrower's own numbers (fixed queries), not a check per number.
+    entries = contact_snapshots_for_loans([loan], due_at).get(loan.pk, [])
+    candidates = [(p, s) for p, s in entries if (p.pk == phone.pk if phone is not None else not p.third_party_id)]
     proposals = []
-    for candidate in phones:
-        decision = contact_check(loan=loan, phone=candidate, channel="call", at=due_at)
+    for candidate, snapshot in candidates:
+        decision = policy.evaluate(snapshot, channel="call", at=due_at)
         if decision.allowed:
             phone = candidate
             break
@@ -161,7 +156,7 @@ def callback_schedule(*, loan: Loan, collector: Any, due_at: datetime, actor: An
             proposals.append(decision.next_allowed_at)
     else:
         if proposals:
-            local = timezone.localtime(min(proposals), timezone=_zone(loan))
+            local = timezone.localtime(min(proposals), timezone=loan.borrower.zoneinfo)
             raise ValidationError({"callback_at": _(
                 "The policy does not allow a call then. Next allowed: %(when)s (borrower's time)."
             ) % {"when": local.strftime("%Y-%m-%d %H:%M")}})
@@ -174,10 +169,17 @@ def callback_schedule(*, loan: Loan, collector: Any, due_at: datetime, actor: An
     return callback
 
 
-def _zone(loan: Loan):
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(loan.borrower.primary_zone)
+@transaction.atomic
+def hold_until_place(*, loan: Loan, until: date | None, reason: str, actor: Any, whole_borrower: bool = False):
+    """A temporary hold until the start of `until` on the borrower's clock (open-ended without a date): the
+    borrower's "not before the 20th" during a call, or a supervisor's pause of one loan."""
+    now = timezone.now()
+    ends_at = loan.borrower.start_of_local_day(until) if until else None
+    if ends_at is not None and ends_at <= now:
+        raise ValidationError({"hold_until": _("The hold must end in the future.")})
+    return restriction_place(borrower=loan.borrower, loan=None if whole_borrower else loan,
+                             kind=RestrictionKind.TEMPORARY_HOLD, starts_at=now, ends_at=ends_at, reason=reason,
+                             actor=actor)
 
 
 @transaction.atomic
@@ -229,12 +231,8 @@ def outcome_record(
         restriction_place(borrower=loan.borrower, loan=loan, kind=RestrictionKind.DISPUTE, starts_at=now,
                           reason=_("Borrower disputes the debt (during a call)."), actor=actor)
     if follow_ups.hold_until:
-        zone = _zone(loan)
-        ends = datetime.combine(follow_ups.hold_until, datetime.min.time(), tzinfo=zone)
-        if ends <= now:
-            raise ValidationError({"hold_until": _("The hold must end in the future.")})
-        restriction_place(borrower=loan.borrower, kind=RestrictionKind.TEMPORARY_HOLD, starts_at=now, ends_at=ends,
-                          reason=_("Borrower asked not to be called before this date."), actor=actor)
+        hold_until_place(loan=loan, until=follow_ups.hold_until, whole_borrower=True, actor=actor,
+                         reason=_("Borrower asked not to be called before this date."))
     if follow_ups.promise_amount is not None or follow_ups.promise_date is not None:
         if follow_ups.promise_amount is None or follow_ups.promise_date is None:
             raise ValidationError({"promise_amount": _("A promise needs an amount and a date.")})

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from consent_app.models import Borrower, Consent, PhoneNumber, Restriction
@@ -20,24 +20,6 @@ from .permissions import loans_visible_to
 def loan_list_for_user(user: Any) -> QuerySet[Loan]:
     return loans_visible_to(user).select_related("borrower", "assigned_collector").order_by("due_date", "loan_ref")
 
-
-def loan_detail_for_user(user: Any, loan_ref: str) -> Loan:
-    from .permissions import get_loan_for_user_or_404
-
-    queryset = Loan.objects.select_related("borrower", "assigned_collector").prefetch_related(
-        Prefetch(
-            "borrower__phones",
-            queryset=PhoneNumber.objects.select_related("third_party").prefetch_related(
-                Prefetch("consents", queryset=Consent.objects.order_by("-granted_at"))
-            ),
-        ),
-        Prefetch("borrower__restrictions", queryset=Restriction.objects.order_by("-starts_at")),
-        "payments",
-    )
-    return get_loan_for_user_or_404(user, loan_ref, queryset)
-
-
-# --- Contact policy snapshot ------------------------------------------------------------------------------------
 
 class PolicyMissing(Exception):
     """No contact policy version is in force for the borrower's jurisdiction at that instant."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
@@ -21,10 +20,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from consent_app.models import Consent, PhoneNumber, Restriction, RestrictionKind
-from consent_app.services import phone_reveal, restriction_lift, restriction_place
+from consent_app.services import phone_reveal, restriction_lift
 
 from . import policy
-from .desk_services import FollowUps, note_add, outcome_record
+from .desk_services import FollowUps, hold_until_place, note_add, outcome_record
 from .desk_tasks import build_worklist_for_collector
 from .forms import HoldForm, NoteForm, OutcomeForm, ReassignForm, RevealForm
 from .models import Callback, ContactAttempt, Loan, Note, WorklistEntry
@@ -153,11 +152,10 @@ def loan_detail(request: HttpRequest, loan_ref: str) -> HttpResponse:
                                                                                           "assigned_collector"))
     borrower = loan.borrower
     now = timezone.now()
-    zone = ZoneInfo(borrower.primary_zone)
     context = {
         "loan": loan,
         "borrower": borrower,
-        "borrower_now": timezone.localtime(now, zone),
+        "borrower_now": timezone.localtime(now, borrower.zoneinfo),
         "other_loans": loans_visible_to(request.user).filter(borrower=borrower).exclude(pk=loan.pk),
         "numbers": _number_decisions(loan, now),
         "consents": Consent.objects.filter(phone__borrower=borrower).select_related("phone").order_by("-granted_at"),
@@ -241,7 +239,7 @@ def attempt_detail(request: HttpRequest, attempt_id: int) -> HttpResponse:
             number = phone_reveal(phone=attempt.phone, actor=request.user, reason="dial")
     return render(request, "collections_app/attempt.html", {
         "attempt": attempt, "loan": loan, "form": form, "number": number,
-        "borrower_now": timezone.localtime(timezone.now(), ZoneInfo(loan.borrower.primary_zone)),
+        "borrower_now": timezone.localtime(timezone.now(), loan.borrower.zoneinfo),
     }, status=422 if request.method == "POST" and attempt.in_progress else 200)
 
 
@@ -268,13 +266,9 @@ def hold_place(request: HttpRequest, loan_ref: str) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("A reason is required."))
         return redirect("loan_detail", loan_ref=loan.loan_ref)
-    zone = ZoneInfo(loan.borrower.primary_zone)
-    until = form.cleaned_data["until"]
-    ends_at = datetime.combine(until, time.min, tzinfo=zone) if until else None
     try:
-        restriction_place(borrower=loan.borrower, loan=loan, kind=RestrictionKind.TEMPORARY_HOLD,
-                          starts_at=timezone.now(), ends_at=ends_at, reason=form.cleaned_data["reason"],
-                          actor=request.user)
+        hold_until_place(loan=loan, until=form.cleaned_data["until"], reason=form.cleaned_data["reason"],
+                         actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

@@ -6,7 +6,8 @@ Encrypted fields cannot be filtered or ordered: look numbers up through `PhoneNu
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -59,6 +60,14 @@ class Borrower(models.Model):
     @property
     def primary_zone(self) -> str:
         return self.timezone or JURISDICTION_DEFAULT_ZONES.get(self.jurisdiction, settings.TIME_ZONE)
+
+    @property
+    def zoneinfo(self) -> ZoneInfo:
+        return ZoneInfo(self.primary_zone)
+
+    def start_of_local_day(self, day: date) -> datetime:
+        """00:00 of `day` on the borrower's clock ("do not call before the 20th" means from its start)."""
+        return datetime.combine(day, time.min, tzinfo=self.zoneinfo)
 
     @property
     def region(self) -> str:
