@@ -39,9 +39,9 @@ def main() -> None:
     import time_machine
 
     from collections_app import policy
-    from collections_app.desk_services import worklist_build
+    from collections_app.contact.selectors import contact_snapshots_for_loans
+    from collections_app.desk.services import worklist_build
     from collections_app.models import ContactAttempt
-    from collections_app.selectors import contact_snapshots_for_loans
     from tests import factories as f
 
     now = dt.datetime(2027, 3, 3, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

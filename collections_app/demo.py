@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
+from collections_app.loans.services import loan_assign, loan_upsert, payment_record
 from consent_app.models import Borrower, Consent, PhoneNumber, Restriction, ThirdPartyContact
 from consent_app.services import (
     PhoneInput,
@@ -36,7 +37,6 @@ from consent_app.services import (
 
 from .models import Loan, LoanStatus, Payment, Team, TeamMember
 from .permissions import COLLECTOR, COMPLIANCE, SUPERVISOR
-from .services import loan_assign, loan_upsert, payment_record
 
 DEMO_PASSWORD = "demo-pass-2026"
 SEED = 2026

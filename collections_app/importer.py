@@ -44,6 +44,8 @@ from simple_history.utils import bulk_create_with_history
 
 from audit_app.models import AuditAction
 from audit_app.services import audit_log
+from collections_app.amounts import parse_amount
+from collections_app.loans.services import loan_assign, loan_upsert
 from consent_app.models import JURISDICTION_REGIONS, Borrower, Consent, ConsentBasis, Jurisdiction, PhoneNumber
 from consent_app.phones import ParsedNumber, blind_index, parse_number
 from consent_app.services import PhoneInput, borrower_upsert, consent_grant, phone_add
@@ -51,7 +53,6 @@ from consent_app.validators import validate_timezone
 
 from .models import CURRENCY_DECIMALS, Loan, LoanStatus
 from .permissions import is_collector
-from .services import loan_assign, loan_upsert, parse_amount
 
 IMPORT_REASON = "csv import"
 DEFAULT_BATCH_SIZE = 500

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from collections_app.api import api
+from collections_app.api.v1 import api
 
 admin.site.site_header = _("Collector Desk")
 admin.site.site_title = _("Collector Desk")

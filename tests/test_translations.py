@@ -146,9 +146,9 @@ def test_key_strings_are_chinese_by_default_and_english_on_request(english, chin
 
 
 def test_reason_labels_and_messages_are_translated():
+    from collections_app.contact.reason_labels import label
     from collections_app.policy import ReasonCode
     from collections_app.policy.reasons import message_for
-    from collections_app.reason_labels import label
 
     with translation.override("zh-hans"):
         assert label(ReasonCode.NO_CONSENT) == "无授权同意"

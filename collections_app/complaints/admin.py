@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from consent_app.admin import JurisdictionFilter, PhoneSearchMixin, ProtectedHistoryAdmin, adopt, link_to
 
 from ..models import Complaint, ComplaintOutcome, ComplaintSource, ComplaintState, ContactAttempt
+from ..models.complaints import overdue_q
 from ..permissions import COLLECTOR, is_collector, is_compliance
 from .permissions import can_act_on_complaint, complaints_reviewable_by
 from .services import complaint_open, complaint_report_export, complaint_transition, transition_check
@@ -56,8 +57,6 @@ class OverdueFilter(admin.SimpleListFilter):
         return (("yes", _("Yes")), ("no", _("No")))
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        from ..models.complaints import overdue_q
-
         if self.value() == "yes":
             return queryset.filter(overdue_q(timezone.now()))
         if self.value() == "no":

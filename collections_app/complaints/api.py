@@ -1,9 +1,8 @@
 """`POST /api/v1/complaints`: the loan system records a complaint the borrower made elsewhere (letter, e-mail,
 a regulator's referral, the lender's own call centre).
 
-Mount on the integration API with `api.add_router("/complaints", router)`: the API's bearer authentication,
-JSON parser and error handlers then apply (collections_app.api). Nothing here imports collections_app.api at
-module level, so api.py can import this router at its top without a cycle.
+Mounted on the integration API by `collections_app.api.v1` (`api.add_router("/complaints", router)`), so the API's
+bearer authentication, JSON parser and error handlers apply.
 
 `attempt_ids` accepts the dialer's `external_id` (a JSON string) or Collector Desk's attempt id (a JSON integer).
 """
@@ -22,9 +21,11 @@ from pydantic import Field, StrictInt, StringConstraints
 
 from consent_app.models import Borrower
 
-from ..api_schemas import ERRORS, In, Ref, Timestamp
+from ..api.errors import ApiError
+from ..api.schemas import ERRORS, In, Ref, Timestamp
+from ..loans.services import collector_by_username
 from ..models import ComplaintSource, ContactAttempt, Loan
-from ..services import collector_by_username
+from .services import complaint_open
 
 ComplaintChannelCode = Literal["phone", "letter", "email", "in_person", "regulator_referral"]
 ComplaintCategoryCode = Literal[
@@ -83,10 +84,6 @@ def _attempts(keys: list[int | str], borrower_id: int) -> list[ContactAttempt]:
 def complaint_post(request: HttpRequest, payload: ComplaintIn) -> Status:
     """Routes the complaint to the reviewing supervisor or compliance, sets its deadlines and, for the categories
     the jurisdiction's settings name, places a collection hold on the borrower (`hold_placed`)."""
-    # Imported here: collections_app.api imports this module to mount the router.
-    from ..api import ApiError
-    from .services import complaint_open
-
     with transaction.atomic():
         borrower = Borrower.objects.filter(borrower_ref=payload.borrower_ref).first()
         if borrower is None:

@@ -59,6 +59,7 @@ from ..models import (
     TeamMember,
 )
 from ..permissions import is_collector
+from .reports import report_csv_rows
 
 DESCRIPTION_MAX_LENGTH = 10_000
 TEXT_MAX_LENGTH = 5_000
@@ -403,8 +404,6 @@ def complaint_escalate_overdue(*, now: datetime, limit: int = ESCALATION_BATCH) 
 def complaint_report_export(*, report: Any, actor: Any) -> str:
     """The report as CSV (references, codes and counts only: no names, numbers or complaint text), with an
     audit event naming who exported what."""
-    from .reports import report_csv_rows
-
     rows = report_csv_rows(report)
     buffer = io.StringIO()
     writer = csv.writer(buffer)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
+from .services import complaint_escalate_overdue
+
 __all__ = ["escalate_overdue_complaints"]
 
 
@@ -13,6 +15,4 @@ __all__ = ["escalate_overdue_complaints"]
 def escalate_overdue_complaints() -> int:
     """Hourly (beat: "escalate-overdue-complaints"): move complaints past a deadline to the compliance queue.
     Each complaint is escalated once (`escalated_at` is the claim), so a rerun or a redelivery changes nothing."""
-    from .services import complaint_escalate_overdue
-
     return len(complaint_escalate_overdue(now=timezone.now()))

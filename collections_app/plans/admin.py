@@ -25,6 +25,7 @@ from .access import may_read_reports
 from .forms import ReportPeriodForm
 from .reports import plan_report
 from .services import approval_limit_save
+from .views import report_tables
 
 
 class _LoanScopedReadOnlyAdmin(ProtectedHistoryAdmin):
@@ -75,8 +76,6 @@ class PromiseAdmin(_LoanScopedReadOnlyAdmin):
     def report_view(self, request: HttpRequest) -> HttpResponse:
         if not may_read_reports(request.user):
             raise Http404
-        from .views import report_tables
-
         period = ReportPeriodForm(request.GET or None)
         date_from, date_to = period.period()
         report = plan_report(user=request.user, date_from=date_from, date_to=date_to)

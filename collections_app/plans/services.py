@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from audit_app.models import AuditAction
 from audit_app.services import audit_log
 
+from ..amounts import parse_amount
 from ..models import (
     OPEN_PLAN_STATES,
     Allocation,
@@ -51,8 +52,6 @@ CENT = Decimal("0.01")
 
 
 def _parse_amount(value: Any, *, currency: str, field_name: str) -> Decimal:
-    from ..services import parse_amount  # collections_app.services imports this module inside payment_record
-
     return parse_amount(value, currency=currency, field_name=field_name, allow_zero=False)
 
 

@@ -8,6 +8,8 @@ from datetime import date
 from celery import shared_task
 from django.utils import timezone
 
+from .services import promises_mark_broken
+
 __all__ = ["detect_broken_promises"]
 
 
@@ -16,7 +18,5 @@ __all__ = ["detect_broken_promises"]
 def detect_broken_promises(today: str | None = None) -> dict[str, int]:
     """Daily (beat: "detect-broken-promises"): mark promises and installments broken after the grace days.
     `today` (ISO date) defaults to the local date; a rerun changes nothing."""
-    from .services import promises_mark_broken
-
     day = date.fromisoformat(today) if today else timezone.localdate()
     return asdict(promises_mark_broken(today=day))

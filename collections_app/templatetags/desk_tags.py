@@ -7,7 +7,7 @@ from django import template
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from ..reason_labels import label
+from collections_app.contact.reason_labels import label
 
 register = template.Library()
 

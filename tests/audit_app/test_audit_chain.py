@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from audit_app.models import AppendOnlyError, AuditAction, AuditEvent
 from audit_app.services import audit_log
-from collections_app.services import loan_assign, loan_upsert
+from collections_app.loans.services import loan_assign, loan_upsert
 from consent_app.models import PhoneNumber
 from consent_app.services import (
     PhoneInput,

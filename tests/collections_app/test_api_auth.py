@@ -12,8 +12,8 @@ from django.core.management.base import CommandError
 from django.test import Client
 
 from audit_app.models import AuditAction, AuditEvent
-from collections_app import api_schemas as s
-from collections_app.api import api_token_create
+from collections_app.api import schemas as s
+from collections_app.api.auth import api_token_create
 from collections_app.models import (
     ApiToken,
     AttemptDirection,

@@ -3,7 +3,7 @@
 import pytest
 
 from audit_app.models import AuditAction, AuditEvent
-from collections_app.api import api_token_create
+from collections_app.api.auth import api_token_create
 from collections_app.models import Loan
 from consent_app.models import Borrower, PhoneNumber, ThirdPartyContact
 from tests import factories as f

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from audit_app.models import AuditAction, AuditEvent
-from collections_app.api import api_token_create
+from collections_app.api.auth import api_token_create
 from collections_app.models import Payment
 from consent_app.models import Consent, Restriction
 from tests import factories as f

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from audit_app.models import AuditAction, AuditEvent
-from collections_app.api import api_token_create
+from collections_app.api.auth import api_token_create
 from collections_app.models import ContactAttempt, ContactPolicyVersion
 from consent_app.models import Consent
 from tests import factories as f

@@ -10,8 +10,8 @@ import pytest
 import time_machine
 from django.db import connection, connections
 
+from collections_app.contact.services import contact_start
 from collections_app.models import ContactAttempt
-from collections_app.services import contact_start
 from tests import factories as f
 
 MORNING = dt.datetime(2027, 3, 3, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -10,10 +10,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from audit_app.models import AuditEvent
+from collections_app.contact.selectors import contact_snapshot
+from collections_app.contact.services import (
+    attempt_complete,
+    attempt_record,
+    contact_check,
+    contact_start,
+    policy_version_create,
+    policy_version_data,
+)
 from collections_app.models import ContactAttempt, ContactPolicy, ContactPolicyVersion
-from collections_app.policy_services import policy_version_create, policy_version_data
-from collections_app.selectors import contact_snapshot
-from collections_app.services import attempt_complete, attempt_record, contact_check, contact_start
 from consent_app.models import Consent
 from tests import factories as f
 

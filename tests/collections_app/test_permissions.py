@@ -44,7 +44,7 @@ def test_anonymous_is_sent_to_sign_in(client, loan):
 
 
 def test_a_collectors_worklist_shows_only_assigned_loans(client, collector, other_collector, loan):
-    from collections_app.desk_services import worklist_build
+    from collections_app.desk.services import worklist_build
 
     other = f.LoanFactory(assigned_collector=other_collector)
     worklist_build(collector=collector)

@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from audit_app.models import AuditEvent
+from collections_app.loans.services import loan_upsert, payment_record
 from collections_app.models import Loan, Payment
-from collections_app.services import loan_upsert, payment_record
 from consent_app.models import Borrower, PhoneNumber
 from consent_app.services import PhoneInput, borrower_upsert, phone_add
 from tests import factories as f

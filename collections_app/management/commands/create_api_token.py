@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from collections_app.api import api_token_create
+from collections_app.api.auth import api_token_create
 from collections_app.permissions import INTEGRATION, is_integration
 
 

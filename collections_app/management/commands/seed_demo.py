@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from collections_app.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
+from collections_app.desk.tasks import build_all_worklists
 
 
 class Command(BaseCommand):
@@ -37,7 +38,5 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Demo users already existed ({usernames}); their passwords were not changed.")
         # Today's worklists, as the nightly job would have built them, so every screen has data at once.
-        from collections_app.desk_tasks import build_all_worklists
-
         build_all_worklists.delay()
         self.stdout.write("Worklists built for today.")

@@ -13,10 +13,11 @@ from ninja import NinjaAPI
 from ninja.testing import TestClient
 
 from audit_app.models import AuditAction, AuditEvent
-from collections_app.api import ApiTokenAuth, DecimalJsonParser, api, api_token_create
+from collections_app.api.auth import ApiTokenAuth, api_token_create
+from collections_app.api.v1 import DecimalJsonParser, api
 from collections_app.complaints.api import router
+from collections_app.contact.services import attempt_record
 from collections_app.models import Complaint
-from collections_app.services import attempt_record
 
 from .helpers import MORNING, phone_of
 

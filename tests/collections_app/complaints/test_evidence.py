@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from collections_app.complaints.selectors import complaint_evidence
+from collections_app.contact.services import attempt_record
 from collections_app.models import ContactAttempt
-from collections_app.services import attempt_record
 from consent_app.models import Consent
 from consent_app.services import consent_withdraw, phone_reveal, restriction_place
 

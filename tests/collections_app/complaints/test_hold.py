@@ -8,9 +8,8 @@ from django.test import override_settings
 
 from audit_app.models import AuditAction, AuditEvent
 from collections_app.complaints.services import complaint_resolve, complaint_transition, complaint_withdraw
+from collections_app.contact.services import contact_check, policy_version_create, policy_version_data
 from collections_app.models import ContactPolicy
-from collections_app.policy_services import policy_version_create, policy_version_data
-from collections_app.services import contact_check
 from consent_app.models import Restriction
 
 from .helpers import MORNING, open_complaint, phone_of

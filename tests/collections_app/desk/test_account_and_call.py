@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from audit_app.models import AuditEvent
-from collections_app.desk_services import attempts_close_stale
+from collections_app.desk.services import attempts_close_stale
 from collections_app.models import Callback, ContactAttempt, Note
 from consent_app.models import Restriction
 from tests import factories as f
@@ -138,7 +138,7 @@ def test_a_supervisor_reassigns_within_their_team(client, supervisor, collector,
 
 
 def test_the_team_page_counts_blocked_accounts_by_reason(client, supervisor, collector, account):
-    from collections_app.desk_services import worklist_build
+    from collections_app.desk.services import worklist_build
 
     f.RestrictionFactory(borrower=account.borrower, kind="dispute")
     worklist_build(collector=collector)
@@ -162,7 +162,7 @@ def test_checking_a_callback_time_takes_fixed_queries_whatever_the_numbers(colle
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from collections_app.desk_services import callback_schedule
+    from collections_app.desk.services import callback_schedule
 
     def queries_for_a_callback(hours):
         loan = type(account).objects.select_related("borrower").get(pk=account.pk)

@@ -5,8 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from collections_app.desk_services import worklist_build
-from collections_app.desk_tasks import build_all_worklists
+from collections_app.desk.services import worklist_build
+from collections_app.desk.tasks import build_all_worklists
 from collections_app.models import WorklistEntry
 from tests import factories as f
 

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from collections_app.services import payment_record
+from collections_app.loans.services import payment_record
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Wednesday 3 March 2027, 10:00 in Shanghai.

@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 
 from audit_app.models import AuditEvent
+from collections_app.loans.services import payment_record
 from collections_app.models import Allocation, Installment, PlanState
 from collections_app.plans.services import plan_approve, plan_propose, promises_mark_broken
-from collections_app.services import payment_record
 from tests.collections_app.plans.helpers import NOW, TODAY, pay, schedule
 
 pytestmark = pytest.mark.django_db

@@ -19,15 +19,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from collections_app.contact.selectors import contact_snapshots_for_loans
+from collections_app.contact.services import contact_start
+from collections_app.desk.forms import HoldForm, NoteForm, OutcomeForm, ReassignForm, RevealForm
+from collections_app.desk.selectors import loan_list_for_user
+from collections_app.desk.services import FollowUps, hold_until_place, note_add, outcome_record
+from collections_app.desk.tasks import build_worklist_for_collector
+from collections_app.loans.services import loan_assign
 from consent_app.models import Consent, PhoneNumber, Restriction, RestrictionKind
 from consent_app.services import phone_reveal, restriction_lift
 
-from . import policy
-from .desk_services import FollowUps, hold_until_place, note_add, outcome_record
-from .desk_tasks import build_worklist_for_collector
-from .forms import HoldForm, NoteForm, OutcomeForm, ReassignForm, RevealForm
-from .models import Callback, ContactAttempt, Loan, Note, WorklistEntry
-from .permissions import (
+from .. import policy
+from ..models import Callback, ContactAttempt, Loan, Note, WorklistEntry
+from ..permissions import (
     can_contact,
     can_manage_holds,
     get_loan_for_user_or_404,
@@ -38,9 +42,7 @@ from .permissions import (
     loans_visible_to,
     supervised_collectors,
 )
-from .plans.selectors import broken_promise_alerts, promises_made_counts
-from .selectors import contact_snapshots_for_loans, loan_list_for_user
-from .services import contact_start, loan_assign
+from ..plans.selectors import broken_promise_alerts, promises_made_counts
 
 PAGE_SIZE = 50
 

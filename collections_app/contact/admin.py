@@ -13,8 +13,14 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import ApiToken, ContactAttempt, ContactPolicy, ContactPolicyVersion, PublicHoliday
-from .policy_services import EDITABLE_KEYS, policy_version_create, policy_version_data, validate_policy_data
+from collections_app.contact.services import (
+    EDITABLE_KEYS,
+    policy_version_create,
+    policy_version_data,
+    validate_policy_data,
+)
+
+from ..models import ContactAttempt, ContactPolicy, ContactPolicyVersion, PublicHoliday
 
 
 class ContactPolicyVersionForm(forms.ModelForm):
@@ -141,33 +147,3 @@ class ContactAttemptAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-
-@admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    """Tokens are created with `manage.py create_api_token`; here they are listed and revoked."""
-
-    list_display = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["revoked_at"]
-    readonly_fields = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    fields = readonly_fields
-    actions = ["revoke"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    @admin.action(description=_("Revoke selected tokens"))
-    def revoke(self, request, queryset) -> None:
-        from django.utils import timezone
-
-        from audit_app.models import AuditAction
-        from audit_app.services import audit_log
-
-        for token in queryset.filter(revoked_at__isnull=True):
-            token.revoked_at = timezone.now()
-            token.save(update_fields=["revoked_at"])
-            audit_log(action=AuditAction.ADMIN_CHANGE, subject=token, actor=request.user,
-                      data={"change": "revoked"})

@@ -1,14 +1,14 @@
-"""Writes to loans, payments and assignments (STYLE.md §1)."""
+"""Contact writes (STYLE.md §1): check, start (under the borrower lock), complete and record attempts; contact
+policy versions."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,158 +16,19 @@ from audit_app.models import AuditAction
 from audit_app.services import audit_log
 from consent_app.models import Borrower, Consent, PhoneNumber, PhoneStatus
 from consent_app.services import consent_withdraw, phone_set_status
+from consent_app.validators import validate_timezone
 
-from . import policy
-from .models import CURRENCY_DECIMALS, AttemptOutcome, AttemptParty, ContactAttempt, Loan, LoanStatus, Payment
-from .permissions import is_collector
+from .. import policy
+from ..models import (
+    AttemptOutcome,
+    AttemptParty,
+    ContactAttempt,
+    ContactPolicy,
+    ContactPolicyVersion,
+    Loan,
+)
 from .selectors import contact_snapshot
 
-
-def parse_amount(value: Any, *, currency: str, field_name: str, allow_zero: bool = True) -> Decimal:
-    """A non-negative amount with no more decimals than the currency has (CNY/USD/GBP: 2)."""
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationError({field_name: _("Not an amount.")}) from exc
-    if not amount.is_finite():
-        raise ValidationError({field_name: _("Not an amount.")})
-    if amount < 0 or (amount == 0 and not allow_zero):
-        raise ValidationError({field_name: _("The amount must be positive.")})
-    decimals = CURRENCY_DECIMALS.get(currency, 2)
-    if -amount.as_tuple().exponent > decimals:
-        raise ValidationError(
-            {field_name: _("At most %(n)d decimal places for %(currency)s.") % {"n": decimals, "currency": currency}}
-        )
-    if amount >= Decimal("1e12"):
-        raise ValidationError({field_name: _("The amount is too large.")})
-    return amount
-
-
-@transaction.atomic
-def loan_upsert(
-    *,
-    loan_ref: str,
-    borrower: Borrower,
-    principal: Any,
-    balance: Any,
-    currency: str,
-    due_date: date,
-    status: str = LoanStatus.ACTIVE,
-    actor: Any,
-    reason: str = "",
-) -> tuple[Loan, bool]:
-    if currency not in CURRENCY_DECIMALS:
-        raise ValidationError({"currency": _("Unknown currency.")})
-    if status not in LoanStatus.values:
-        raise ValidationError({"status": _("Unknown loan status.")})
-    principal_d = parse_amount(principal, currency=currency, field_name="principal")
-    balance_d = parse_amount(balance, currency=currency, field_name="balance")
-    loan = Loan.objects.select_for_update().filter(loan_ref=loan_ref).first()
-    created = loan is None
-    if created:
-        loan = Loan(loan_ref=loan_ref, borrower=borrower)
-    elif loan.borrower_id != borrower.pk:
-        raise ValidationError({"borrower_ref": _("This loan belongs to another borrower.")})
-    new_values = {
-        "principal": principal_d, "balance": balance_d, "currency": currency, "due_date": due_date, "status": status,
-    }
-    changed = created or any(getattr(loan, k) != v for k, v in new_values.items())
-    if not changed:
-        return loan, False
-    for key, value in new_values.items():
-        setattr(loan, key, value)
-    loan.full_clean(exclude=None if created else ["loan_ref"], validate_unique=False)
-    loan._change_reason = reason or ("created" if created else "updated")
-    loan.save()
-    audit_log(
-        action=AuditAction.LOAN_CREATED if created else AuditAction.LOAN_UPDATED, subject=loan, actor=actor,
-        data={"loan_ref": loan_ref, "balance": balance_d, "currency": currency, "status": status,
-              "source": reason or "service"},
-    )
-    return loan, created
-
-
-@transaction.atomic
-def loan_assign(*, loan: Loan, collector: Any, actor: Any, reason: str = "") -> Loan:
-    if collector is not None and not is_collector(collector):
-        raise ValidationError({"collector": _("Loans are assigned to collectors only.")})
-    loan = Loan.objects.select_for_update().get(pk=loan.pk)
-    old = loan.assigned_collector_id
-    new = collector.pk if collector is not None else None
-    if old == new:
-        return loan
-    loan.assigned_collector_id = new
-    loan._change_reason = reason or "assigned"
-    loan.save(update_fields=["assigned_collector", "updated_at"])
-    audit_log(
-        action=AuditAction.LOAN_ASSIGNED, subject=loan, actor=actor,
-        data={"from_user_id": old, "to_user_id": new, "reason": reason},
-    )
-    return loan
-
-
-@transaction.atomic
-def payment_record(
-    *, external_id: str, loan: Loan, amount: Any, paid_at: datetime, actor: Any
-) -> tuple[Payment, bool]:
-    """Record a payment once per `external_id` (a repeat returns the first and changes nothing) and reduce the
-    loan's balance; a loan whose balance reaches zero is marked paid. The payment is allocated to the active
-    plan's installments, the loan balance and any over-payment, and counted toward pending promises
-    (plans.services.payment_allocate, same transaction); a settlement paid in full sets the balance to zero and
-    the status to settled. Returns (payment, created)."""
-    from .plans.services import payment_allocate  # the plans package imports this module
-
-    if timezone.is_naive(paid_at):
-        raise ValidationError({"paid_at": _("A time zone offset is required.")})
-    amount_d = parse_amount(amount, currency=loan.currency, field_name="amount", allow_zero=False)
-    if paid_at > timezone.now() + timedelta(minutes=5):
-        raise ValidationError({"paid_at": _("A payment cannot be dated in the future.")})
-    # Lock the loan before looking for the payment: two deliveries of the same payment serialise here, and the
-    # second finds the first instead of failing on the unique constraint.
-    loan = Loan.objects.select_for_update().get(pk=loan.pk)
-    existing = Payment.objects.filter(external_id=external_id).first()
-    if existing is not None:
-        if existing.loan_id != loan.pk:
-            raise ValidationError({"external_id": _("This payment id was already used for another loan.")})
-        if existing.amount != amount_d or existing.paid_at != paid_at:
-            raise ValidationError({"external_id": _("This payment id was already used with another amount or time.")})
-        return existing, False
-    payment = Payment(external_id=external_id, loan=loan, amount=amount_d, paid_at=paid_at)
-    payment.full_clean(validate_unique=False)
-    payment._change_reason = "recorded"
-    try:
-        with transaction.atomic():
-            payment.save()
-    except IntegrityError as exc:
-        # The same id delivered for another loan at the same moment (a different loan lock).
-        raise ValidationError({"external_id": _("This payment id was already used for another loan.")}) from exc
-    old_balance = loan.balance
-    allocation = payment_allocate(payment=payment, loan=loan, balance_before=old_balance, actor=actor)
-    loan.balance = max(loan.balance - amount_d, Decimal("0"))
-    overpaid = max(amount_d - old_balance, Decimal("0"))
-    if allocation.settles_loan:
-        loan.balance = Decimal("0")  # the settlement's discount is written off
-    if loan.balance == 0 and loan.status == LoanStatus.ACTIVE:
-        loan.status = LoanStatus.SETTLED if allocation.settles_loan else LoanStatus.PAID
-    loan._change_reason = f"payment {external_id}"
-    loan.save(update_fields=["balance", "status", "updated_at"])
-    audit_log(
-        action=AuditAction.PAYMENT_RECORDED, subject=payment, actor=actor,
-        data={"loan_ref": loan.loan_ref, "amount": amount_d, "balance_before": old_balance,
-              "balance_after": loan.balance, "overpaid": overpaid, "unallocated": allocation.excess,
-              "settled": allocation.settles_loan},
-    )
-    return payment, True
-
-
-def collector_by_username(username: str) -> Any:
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None or not is_collector(user):
-        raise ValidationError({"collector": _("No collector with this username.")})
-    return user
-
-
-# --- Contact: check, start (under the borrower lock), complete, record ------------------------------------------
 
 def _lock_borrower(borrower_id: int) -> None:
     """Serialise every contact decision about one borrower. Two collectors, or a collector and the dialer,
@@ -346,3 +207,84 @@ def attempt_record(
               "reasons": [r["code"] for r in decision_reasons], "state": "reported"},
     )
     return attempt, True
+
+
+# --- Contact policy versions ------------------------------------------------------------------------------------
+
+EDITABLE_KEYS = sorted(policy.PRESET_KEYS - {"code"})
+
+
+def policy_version_data(version: ContactPolicyVersion) -> dict[str, Any]:
+    """A version's rules as preset-shaped data: the starting point of the next version."""
+    return {key: getattr(version, key) for key in EDITABLE_KEYS}
+
+
+def validate_policy_data(data: dict[str, Any], *, code: str) -> policy.PolicyParams:
+    """Check rules the way the engine will read them; a malformed policy must never reach a decision."""
+    try:
+        validate_timezone(data.get("default_timezone") or "")
+    except ValidationError as exc:
+        raise ValidationError({"default_timezone": exc.messages}) from exc
+    if not data.get("default_timezone"):
+        raise ValidationError({"default_timezone": _("A default time zone is required.")})
+    windows = data.get("windows")
+    if not isinstance(windows, list) or len(windows) != 7:
+        raise ValidationError({"windows": _("Seven entries are required, Monday to Sunday.")})
+    for i, window in enumerate(windows):
+        if window is None:
+            continue
+        if not (isinstance(window, list | tuple) and len(window) == 2):
+            raise ValidationError({"windows": _("Entry %(n)d must be [start, end] or null.") % {"n": i + 1}})
+        for value in window:
+            try:
+                policy.parse_hhmm(value)
+            except (TypeError, ValueError) as exc:
+                raise ValidationError(
+                    {"windows": _("Entry %(n)d: times are HH:MM.") % {"n": i + 1}}
+                ) from exc
+    channels = data.get("channels_allowed")
+    if not isinstance(channels, list) or set(channels) - {"call", "sms"}:
+        raise ValidationError({"channels_allowed": _("Channels are a list of: call, sms.")})
+    sources = data.get("sources")
+    if not isinstance(sources, dict) or set(sources) - set(policy.SOURCE_KEYS):
+        raise ValidationError(
+            {"sources": _("Sources map rule keys (%(keys)s) to their legal source.") %
+             {"keys": ", ".join(policy.SOURCE_KEYS)}}
+        )
+    try:
+        return policy.params_from_preset({**data, "code": code})
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(_("These rules cannot be used: %(error)s") % {"error": exc}) from exc
+
+
+@transaction.atomic
+def policy_version_create(
+    *, policy_obj: ContactPolicy, data: dict[str, Any], actor: Any, change_note: str,
+    effective_from: datetime | None = None,
+) -> ContactPolicyVersion:
+    """Publish a new version of a policy. It applies to decisions from `effective_from` (default now)."""
+    if not change_note.strip():
+        raise ValidationError({"change_note": _("Say what changed and why.")})
+    unknown = set(data) - set(EDITABLE_KEYS)
+    if unknown:
+        raise ValidationError(_("Unknown rule keys: %(keys)s") % {"keys": ", ".join(sorted(unknown))})
+    validate_policy_data(data, code=policy_obj.code)
+    effective_from = effective_from or timezone.now()
+    if timezone.is_naive(effective_from):
+        raise ValidationError({"effective_from": _("A time zone offset is required.")})
+    # Lock the policy row so two officers publishing at once get consecutive version numbers.
+    ContactPolicy.objects.select_for_update().filter(pk=policy_obj.pk).first()
+    latest = ContactPolicyVersion.objects.filter(policy=policy_obj).aggregate(m=Max("version"))["m"] or 0
+    version = ContactPolicyVersion(
+        policy=policy_obj, version=latest + 1, effective_from=effective_from, change_note=change_note,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        **{key: data[key] for key in EDITABLE_KEYS},
+    )
+    version._change_reason = change_note[:100]
+    version.save()
+    audit_log(
+        action=AuditAction.POLICY_VERSION_CREATED, subject=version, actor=actor,
+        data={"policy": policy_obj.code, "version": version.version, "effective_from": effective_from,
+              "note": change_note},
+    )
+    return version

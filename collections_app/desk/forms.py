@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import AttemptOutcome, AttemptParty
+from ..models import AttemptOutcome, AttemptParty
 
 
 class RevealForm(forms.Form):

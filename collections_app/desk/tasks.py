@@ -5,8 +5,9 @@ from __future__ import annotations
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
-from .desk_services import attempts_close_stale, worklist_build
-from .models import Loan, LoanStatus
+from collections_app.desk.services import attempts_close_stale, worklist_build
+
+from ..models import Loan, LoanStatus
 
 __all__ = ["build_all_worklists", "build_worklist_for_collector", "close_stale_attempts"]
 

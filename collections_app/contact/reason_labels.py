@@ -3,7 +3,7 @@ decision's details) is not at hand, e.g. a worklist built overnight."""
 
 from django.utils.translation import gettext_lazy as _
 
-from .policy import ReasonCode
+from ..policy import ReasonCode
 
 LABELS = {
     ReasonCode.NO_CONSENT: _("No consent"),

@@ -1,4 +1,5 @@
-"""Reads shared by views and services, each in a bounded number of queries."""
+"""Contact reads: policy versions in force and the snapshots the engine decides on, each in a bounded number of
+queries."""
 
 from __future__ import annotations
 
@@ -6,19 +7,14 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from consent_app.models import Borrower, Consent, PhoneNumber, Restriction
 from consent_app.models import InconvenientTime as InconvenientTimeRow
 
-from . import policy
-from .models import ContactAttempt, ContactPolicyVersion, Loan, PublicHoliday
-from .permissions import loans_visible_to
-
-
-def loan_list_for_user(user: Any) -> QuerySet[Loan]:
-    return loans_visible_to(user).select_related("borrower", "assigned_collector").order_by("due_date", "loan_ref")
+from .. import policy
+from ..models import ContactAttempt, ContactPolicyVersion, PublicHoliday
 
 
 class PolicyMissing(Exception):

@@ -17,14 +17,15 @@ from django.utils.translation import gettext as _
 
 from audit_app.models import AuditAction
 from audit_app.services import audit_log
+from collections_app.contact.selectors import contact_snapshots_for_loans
+from collections_app.contact.services import attempt_complete
 from consent_app.models import PhoneNumber, RestrictionKind
 from consent_app.services import restriction_place
 
-from . import policy
-from .models import AttemptOutcome, Callback, ContactAttempt, Loan, LoanStatus, Note, WorklistEntry
-from .plans.selectors import loans_with_broken_or_due_promises
-from .selectors import contact_snapshots_for_loans
-from .services import attempt_complete
+from .. import policy
+from ..models import AttemptOutcome, Callback, ContactAttempt, Loan, LoanStatus, Note, WorklistEntry
+from ..plans.selectors import loans_with_broken_or_due_promises
+from ..plans.services import promise_create
 
 # --- Worklist -----------------------------------------------------------------------------------------------------
 
@@ -236,8 +237,6 @@ def outcome_record(
     if follow_ups.promise_amount is not None or follow_ups.promise_date is not None:
         if follow_ups.promise_amount is None or follow_ups.promise_date is None:
             raise ValidationError({"promise_amount": _("A promise needs an amount and a date.")})
-        from .plans.services import promise_create
-
         promise_create(loan=loan, amount=follow_ups.promise_amount, promise_date=follow_ups.promise_date,
                        actor=actor, attempt=attempt)
     if follow_ups.callback_at:

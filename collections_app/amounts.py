@@ -1,0 +1,32 @@
+"""Amounts: one parser for every amount a user or an integration types (a leaf module: it imports no service)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from .models.core import CURRENCY_DECIMALS
+
+
+def parse_amount(value: Any, *, currency: str, field_name: str, allow_zero: bool = True) -> Decimal:
+    """A non-negative amount with no more decimals than the currency has (CNY/USD/GBP: 2)."""
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationError({field_name: _("Not an amount.")}) from exc
+    if not amount.is_finite():
+        raise ValidationError({field_name: _("Not an amount.")})
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise ValidationError({field_name: _("The amount must be positive.")})
+    decimals = CURRENCY_DECIMALS.get(currency, 2)
+    if -amount.as_tuple().exponent > decimals:
+        raise ValidationError(
+            {field_name: _("At most %(n)d decimal places for %(currency)s.") % {"n": decimals, "currency": currency}}
+        )
+    if amount >= Decimal("1e12"):
+        raise ValidationError({field_name: _("The amount is too large.")})
+    return amount
+

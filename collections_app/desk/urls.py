@@ -1,0 +1,21 @@
+"""The desk's pages: worklist, account, call and outcome, notes, holds, the supervisor's team views."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("worklist/", views.worklist, name="worklist"),
+    path("worklist/refresh/", views.worklist_refresh, name="worklist_refresh"),
+    path("loans/<str:loan_ref>/", views.loan_detail, name="loan_detail"),
+    path("loans/<str:loan_ref>/phones/<int:phone_id>/reveal/", views.phone_reveal_view, name="phone_reveal"),
+    path("loans/<str:loan_ref>/call/", views.call_start, name="call_start"),
+    path("loans/<str:loan_ref>/notes/", views.note_create, name="note_create"),
+    path("loans/<str:loan_ref>/holds/", views.hold_place, name="hold_place"),
+    path("loans/<str:loan_ref>/holds/<int:restriction_id>/lift/", views.hold_lift, name="hold_lift"),
+    path("attempts/<int:attempt_id>/", views.attempt_detail, name="attempt_detail"),
+    path("team/", views.team, name="team"),
+    path("team/reassign/", views.team_reassign, name="team_reassign"),
+    path("team/collectors/<str:username>/", views.collector_attempts, name="collector_attempts"),
+]

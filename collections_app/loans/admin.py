@@ -1,0 +1,268 @@
+"""Django admin for loans, payments and teams (compliance officers; supervisors read their team's).
+
+Loans and payments come from the loan system (loan_upsert, payment_record): in admin they are read, and the only
+write is reassigning a loan, through loan_assign. Teams have no service, so their admin writes an ADMIN_CHANGE
+audit event itself. See consent_app.admin for the shared rules (masking, phone search, scoping, no deletes).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from collections_app.loans.services import loan_assign
+from consent_app.admin import (
+    JurisdictionFilter,
+    PhoneSearchMixin,
+    ProtectedHistoryAdmin,
+    ReadOnlyInline,
+    admin_change_log,
+    link_to,
+    save_formset_audited,
+)
+from consent_app.models import Restriction
+
+from ..models import Loan, LoanStatus, Payment, Team, TeamMember
+from ..permissions import COLLECTOR, SUPERVISOR, is_compliance, loans_visible_to
+
+
+def collectors_for(user: Any) -> QuerySet:
+    """The collectors `user` may assign loans to: every collector for compliance, their team's for a supervisor."""
+    qs = get_user_model().objects.filter(groups__name=COLLECTOR).order_by("username")
+    if is_compliance(user):
+        return qs
+    return qs.filter(team_membership__team__supervisor=user)
+
+
+# --- List filters ------------------------------------------------------------------------------------------------
+
+
+class DpdBucketFilter(admin.SimpleListFilter):
+    """Days-past-due buckets from settings.COLLECTION_BUCKETS, computed on due_date (dpd = today - due_date for
+    active loans; other statuses are never past due, as Loan.days_past_due says)."""
+
+    title = _("DPD bucket")
+    parameter_name = "bucket"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return [("current", _("Current (not past due)"))] + [(label, label) for label, _l, _h in
+                                                              settings.COLLECTION_BUCKETS]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if not value:
+            return queryset
+        today = timezone.localdate()
+        if value == "current":
+            return queryset.filter(~Q(status=LoanStatus.ACTIVE) | Q(due_date__gte=today))
+        for label, low, high in settings.COLLECTION_BUCKETS:
+            if label == value:
+                # dpd >= low  <=>  due_date <= today - low ; dpd <= high  <=>  due_date >= today - high
+                condition = Q(status=LoanStatus.ACTIVE, due_date__lte=today - timedelta(days=low))
+                if high is not None:
+                    condition &= Q(due_date__gte=today - timedelta(days=high))
+                return queryset.filter(condition)
+        return queryset.none()
+
+
+class AssignedCollectorFilter(admin.SimpleListFilter):
+    title = _("assigned collector")
+    parameter_name = "collector"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return [("none", _("Unassigned")), *((str(u.pk), u.get_username()) for u in collectors_for(request.user))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value == "none":
+            return queryset.filter(assigned_collector__isnull=True)
+        if value and value.isdigit():
+            return queryset.filter(assigned_collector_id=int(value))
+        return queryset
+
+
+class PaymentJurisdictionFilter(JurisdictionFilter):
+    borrower_path = "loan__borrower__jurisdiction"
+
+
+# --- Loans -------------------------------------------------------------------------------------------------------
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = ("external_id", "amount", "paid_at", "created_at")
+    readonly_fields = fields
+
+
+class LoanRestrictionInline(ReadOnlyInline):
+    model = Restriction
+    fk_name = "loan"
+    fields = ("kind", "starts_at", "ends_at", "lifted_at", "reason")
+    readonly_fields = fields
+    verbose_name_plural = _("restrictions on this loan")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("borrower")
+
+
+@admin.register(Loan)
+class LoanAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
+    list_display = ("loan_ref", "borrower_link", "status", "currency", "principal", "balance", "due_date", "dpd",
+                    "bucket", "assigned_collector")
+    list_filter = ("status", DpdBucketFilter, AssignedCollectorFilter, "currency", JurisdictionFilter)
+    list_select_related = ("borrower", "assigned_collector")
+    search_fields = ("loan_ref", "borrower__borrower_ref")
+    date_hierarchy = "due_date"
+    inlines = (PaymentInline, LoanRestrictionInline)
+    _shown = ("loan_ref", "borrower", "status", "currency", "principal", "balance", "due_date", "dpd", "bucket",
+              "created_at", "updated_at")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # The desk's rule, not borrower scoping: a supervisor sees the loans of their team's collectors.
+        return loans_visible_to(request.user, super().get_queryset(request))
+
+    @admin.display(description=_("borrower"), ordering="borrower__borrower_ref")
+    def borrower_link(self, obj: Loan) -> str:
+        return link_to(obj.borrower)
+
+    @admin.display(description=_("days past due"))
+    def dpd(self, obj: Loan) -> int:
+        return obj.dpd
+
+    @admin.display(description=_("bucket"))
+    def bucket(self, obj: Loan) -> str:
+        return obj.bucket
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # loans come from the loan system (loan_upsert)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*self._shown, "assigned_collector"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return list(self._shown)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "assigned_collector":
+            kwargs["queryset"] = collectors_for(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Loan, form: Any, change: bool) -> None:
+        if "assigned_collector" in form.changed_data:
+            loan_assign(
+                loan=obj, collector=form.cleaned_data["assigned_collector"], actor=request.user,
+                reason="reassigned in admin",
+            )
+
+
+# --- Payments ----------------------------------------------------------------------------------------------------
+
+
+@admin.register(Payment)
+class PaymentAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
+    """Read-only: payments are recorded once by payment_record (idempotent by external_id)."""
+
+    phone_borrower_path = "loan__borrower_id"
+    list_display = ("external_id", "loan_link", "borrower_ref", "amount", "currency", "paid_at", "created_at")
+    list_filter = ("loan__currency", PaymentJurisdictionFilter, "paid_at")
+    list_select_related = ("loan", "loan__borrower")
+    search_fields = ("external_id", "loan__loan_ref", "loan__borrower__borrower_ref")
+    date_hierarchy = "paid_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        qs = super().get_queryset(request)
+        return qs if is_compliance(request.user) else qs.filter(loan__in=loans_visible_to(request.user))
+
+    @admin.display(description=_("loan"), ordering="loan__loan_ref")
+    def loan_link(self, obj: Payment) -> str:
+        return link_to(obj.loan)
+
+    @admin.display(description=_("borrower"), ordering="loan__borrower__borrower_ref")
+    def borrower_ref(self, obj: Payment) -> str:
+        return link_to(obj.loan.borrower)
+
+    @admin.display(description=_("currency"))
+    def currency(self, obj: Payment) -> str:
+        return obj.loan.currency
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- Teams -------------------------------------------------------------------------------------------------------
+
+
+class TeamMemberInline(admin.TabularInline):
+    model = TeamMember
+    extra = 0
+    can_delete = False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "user":
+            kwargs["queryset"] = get_user_model().objects.filter(groups__name=COLLECTOR).order_by("username")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class _AuditedAdminWrites:
+    """Teams have no service: every admin save gets a change reason and an ADMIN_CHANGE audit event, written in
+    the admin's transaction."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj._change_reason = "changed in admin" if change else "added in admin"
+        super().save_model(request, obj, form, change)  # type: ignore[misc]
+        admin_change_log(request=request, obj=obj, op="changed" if change else "added", fields=form.changed_data)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        save_formset_audited(request, formset)
+
+
+@admin.register(Team)
+class TeamAdmin(_AuditedAdminWrites, ProtectedHistoryAdmin):
+    list_display = ("name", "supervisor", "member_count")
+    list_select_related = ("supervisor",)
+    search_fields = ("name", "supervisor__username")
+    inlines = (TeamMemberInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        qs = super().get_queryset(request).annotate(n_members=Count("members"))
+        return qs if is_compliance(request.user) else qs.filter(supervisor=request.user)
+
+    @admin.display(description=_("members"), ordering="n_members")
+    def member_count(self, obj: Team) -> int:
+        return obj.n_members
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "supervisor":
+            kwargs["queryset"] = get_user_model().objects.filter(groups__name=SUPERVISOR).order_by("username")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(TeamMember)
+class TeamMemberAdmin(_AuditedAdminWrites, ProtectedHistoryAdmin):
+    list_display = ("user", "team")
+    list_filter = ("team",)
+    list_select_related = ("user", "team")
+    search_fields = ("user__username", "team__name")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        qs = super().get_queryset(request)
+        return qs if is_compliance(request.user) else qs.filter(team__supervisor=request.user)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "user":
+            kwargs["queryset"] = get_user_model().objects.filter(groups__name=COLLECTOR).order_by("username")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
