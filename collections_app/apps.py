@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class CollectionsAppConfig(AppConfig):
     name = "collections_app"
     verbose_name = _("Collections")
+
+    def ready(self) -> None:
+        # The access rules of every model the admin shows, including consent_app's (which cannot import this app):
+        # the admin then scopes rows, choices, history and actions exactly as the desk does.
+        from . import permissions
+
+        permissions.register_scopes()

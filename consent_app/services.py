@@ -5,16 +5,17 @@ never echo the personal data they refer to."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit_app.models import AuditAction
 from audit_app.services import audit_log
+from consent_app.validators import is_in_future
 
 from .models import (
     Borrower,
@@ -236,7 +237,7 @@ def consent_grant(
         raise ValidationError({"basis": _("Unknown consent basis.")})
     if expires_at is not None and expires_at <= granted_at:
         raise ValidationError({"expires_at": _("The consent must expire after it was granted.")})
-    if granted_at > timezone.now() + timedelta(minutes=5):
+    if is_in_future(granted_at):
         raise ValidationError({"granted_at": _("A consent cannot be granted in the future.")})
     consent = Consent(
         phone=phone,
@@ -272,7 +273,7 @@ def consent_withdraw(
     if consent.withdrawn_at is not None:
         return consent
     at = withdrawn_at or timezone.now()
-    if at > timezone.now() + timedelta(minutes=5):
+    if is_in_future(at):
         raise ValidationError({"withdrawn_at": _("A withdrawal cannot be dated in the future.")})
     remaining = [c for c in consent.channels if c not in channels] if channels else []
     consent.withdrawn_at = at
@@ -338,9 +339,15 @@ def restriction_place(
 def restriction_lift(
     *, restriction: Restriction, actor: Any, reason: str = "", at: datetime | None = None
 ) -> Restriction:
-    """Lift a restriction (kept for the record, never deleted). Lifting twice changes nothing."""
+    """Lift a restriction (kept for the record, never deleted). Lifting twice changes nothing.
+
+    A person may lift only what the `consent_app.lift_restriction` permission grants them for this restriction
+    (collections_app.permissions decides: by kind and team); jobs (no actor) and the Integration API's users act
+    for the system of record. Refused: PermissionDenied, and nothing changes."""
     _require_aware(at, "at")
-    restriction = Restriction.objects.select_for_update().get(pk=restriction.pk)
+    restriction = Restriction.objects.select_for_update().select_related("borrower", "loan").get(pk=restriction.pk)
+    if getattr(actor, "is_authenticated", False) and not actor.has_perm("consent_app.lift_restriction", restriction):
+        raise PermissionDenied(_("You may not lift this restriction."))
     if restriction.lifted_at is not None:
         return restriction
     restriction.lifted_at = at or timezone.now()

@@ -8,7 +8,6 @@ its text and is recorded as a PII_REVEALED event, as for a borrower's record.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -24,12 +23,14 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from consent_app.admin import JurisdictionFilter, PhoneSearchMixin, ProtectedHistoryAdmin, adopt, link_to
+from collections_app.permissions import can_act_on_complaint, complaints_reviewable_by
+from consent_app.admin.filters import JurisdictionFilter
+from consent_app.admin.toolkit import PhoneSearchMixin, ProtectedHistoryAdmin, adopt, link_to
+from consent_app.validators import is_in_future
 
 from ..models import Complaint, ComplaintOutcome, ComplaintSource, ComplaintState, ContactAttempt
 from ..models.complaints import overdue_q
 from ..permissions import COLLECTOR, is_collector, is_compliance
-from .permissions import can_act_on_complaint, complaints_reviewable_by
 from .services import complaint_open, complaint_report_export, complaint_transition, transition_check
 from .views import report_for_request
 
@@ -85,7 +86,7 @@ class ComplaintIntakeForm(forms.ModelForm):
         if any(not is_collector(u) for u in data.get("collectors") or []):
             self.add_error("collectors", _("Only collectors can be named as concerned."))
         received_at = data.get("received_at")
-        if received_at and received_at > timezone.now() + timedelta(minutes=5):
+        if is_in_future(received_at):
             self.add_error("received_at", _("A complaint cannot be received in the future."))
         return data
 
@@ -133,7 +134,6 @@ class ComplaintReviewForm(forms.ModelForm):
 @admin.register(Complaint)
 class ComplaintAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
     pii_view_field = "complaint_admin_view"
-    borrower_path = None  # scoped by complaints_reviewable_by below
     change_list_template = "collections_app/complaints/admin/change_list.html"
     list_display = ("reference_label", "borrower_link", "loan", "category", "channel", "state", "queue",
                     "assigned_to", "received_at", "ack_due_at", "resolve_due_at", "escalated_at", "outcome")

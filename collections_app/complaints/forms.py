@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from consent_app.validators import is_in_future
+
 from ..models import ComplaintCategory, ComplaintChannel, ComplaintOutcome, ContactAttempt, Loan
 from .selectors import intake_attempts, intake_collectors
 
@@ -50,7 +52,7 @@ class ComplaintIntakeForm(forms.Form):
 
     def clean_received_at(self) -> Any:
         value = self.cleaned_data.get("received_at")
-        if value is not None and value > timezone.now() + timedelta(minutes=5):
+        if is_in_future(value):
             raise forms.ValidationError(_("A complaint cannot be received in the future."))
         return value
 

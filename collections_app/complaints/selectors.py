@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from audit_app.models import AuditAction, AuditEvent
+from collections_app.permissions import complaints_reviewable_by, complaints_visible_to, get_complaint_for_user_or_404
 from consent_app.models import Consent, PhoneNumber, Restriction, RestrictionKind
 
 from ..models import (
@@ -25,7 +26,6 @@ from ..models import (
     Loan,
 )
 from ..permissions import COLLECTOR, is_compliance
-from .permissions import complaints_reviewable_by, complaints_visible_to, get_complaint_for_user_or_404
 
 # The evidence panel lists at most this many attempts (the newest are kept): a complaint about frequency on an
 # account called 6 times a day for 30 days is 180 rows, well inside.

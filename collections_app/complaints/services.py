@@ -40,6 +40,7 @@ from audit_app.models import AuditAction
 from audit_app.services import audit_log
 from consent_app.models import JURISDICTION_DEFAULT_ZONES, Borrower, RestrictionKind
 from consent_app.services import restriction_lift, restriction_place
+from consent_app.validators import is_in_future
 
 from ..models import (
     CLOSED_COMPLAINT_STATES,
@@ -189,7 +190,7 @@ def complaint_open(
         errors["description"] = _("Describe the complaint.")
     elif len(description) > DESCRIPTION_MAX_LENGTH:
         errors["description"] = _("At most %(n)d characters.") % {"n": DESCRIPTION_MAX_LENGTH}
-    if received_at is not None and received_at > now + timedelta(minutes=5):
+    if is_in_future(received_at, now=now):
         errors["received_at"] = _("A complaint cannot be received in the future.")
     if loan is not None and loan.borrower_id != borrower.pk:
         errors["loan_ref"] = _("The loan belongs to another borrower.")

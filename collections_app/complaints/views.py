@@ -15,10 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from collections_app.permissions import can_act_on_complaint, can_review_complaints, complaints_reviewable_by
+
 from ..models import ComplaintSource, ComplaintState
 from ..permissions import get_loan_for_user_or_404, is_compliance
 from .forms import ComplaintIntakeForm, ReportPeriodForm, TransitionForm
-from .permissions import can_act_on_complaint, can_review_complaints, complaints_reviewable_by
 from .reports import ComplaintReport, build_report
 from .selectors import complaint_detail_for_user, complaint_evidence, complaint_list_for_user
 from .services import complaint_open, complaint_report_export, complaint_transition

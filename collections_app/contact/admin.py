@@ -19,6 +19,7 @@ from collections_app.contact.services import (
     policy_version_data,
     validate_policy_data,
 )
+from consent_app.admin.toolkit import ProtectedHistoryAdmin, ScopedAdminMixin
 
 from ..models import ContactAttempt, ContactPolicy, ContactPolicyVersion, PublicHoliday
 
@@ -48,7 +49,7 @@ class ContactPolicyVersionForm(forms.ModelForm):
 
 
 @admin.register(ContactPolicyVersion)
-class ContactPolicyVersionAdmin(SimpleHistoryAdmin):
+class ContactPolicyVersionAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     form = ContactPolicyVersionForm
     list_display = ["policy", "version", "effective_from", "daily_attempt_cap", "rolling_attempt_cap",
                     "conversation_cooldown_days", "created_by", "change_note"]
@@ -100,7 +101,7 @@ class VersionInline(admin.TabularInline):
 
 
 @admin.register(ContactPolicy)
-class ContactPolicyAdmin(SimpleHistoryAdmin):
+class ContactPolicyAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ["code", "name", "jurisdiction", "new_version_link"]
     inlines = [VersionInline]
 
@@ -114,14 +115,14 @@ class ContactPolicyAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(PublicHoliday)
-class PublicHolidayAdmin(SimpleHistoryAdmin):
+class PublicHolidayAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ["jurisdiction", "date", "name"]
     list_filter = ["jurisdiction"]
     date_hierarchy = "date"
 
 
 @admin.register(ContactAttempt)
-class ContactAttemptAdmin(SimpleHistoryAdmin):
+class ContactAttemptAdmin(ProtectedHistoryAdmin):
     """Read-only: attempts are written by the desk and the dialer API with their verdict, never edited."""
 
     list_display = ["started_at", "loan", "masked_number", "channel", "direction", "outcome", "collector",

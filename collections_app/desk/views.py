@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q
@@ -37,9 +37,10 @@ from ..permissions import (
     get_loan_for_user_or_404,
     get_supervised_collector_or_404,
     is_collector,
-    is_compliance,
     is_supervisor,
+    is_supervisor_or_compliance,
     loans_visible_to,
+    restrictions_visible_to,
     supervised_collectors,
 )
 from ..plans.selectors import broken_promise_alerts, promises_made_counts
@@ -284,12 +285,17 @@ def hold_lift(request: HttpRequest, loan_ref: str, restriction_id: int) -> HttpR
     loan = get_loan_for_user_or_404(request.user, loan_ref, Loan.objects.select_related("borrower"))
     if not can_manage_holds(request.user, loan):
         raise Http404
+    # A hold on this loan, or a borrower-wide one: never another loan's, even of the same borrower.
     restriction = get_object_or_404(
-        Restriction, pk=restriction_id, borrower=loan.borrower,
-        kind__in=[RestrictionKind.TEMPORARY_HOLD],
+        restrictions_visible_to(request.user).filter(Q(loan=loan) | Q(loan__isnull=True)),
+        pk=restriction_id, borrower=loan.borrower, kind=RestrictionKind.TEMPORARY_HOLD,
     )
-    restriction_lift(restriction=restriction, actor=request.user, reason=request.POST.get("reason", "")[:500])
-    messages.success(request, _("Hold lifted."))
+    try:
+        restriction_lift(restriction=restriction, actor=request.user, reason=request.POST.get("reason", "")[:500])
+    except PermissionDenied:
+        messages.error(request, _("This hold also covers another team's accounts: ask compliance to lift it."))
+    else:
+        messages.success(request, _("Hold lifted."))
     return redirect("loan_detail", loan_ref=loan.loan_ref)
 
 
@@ -298,7 +304,7 @@ def hold_lift(request: HttpRequest, loan_ref: str, restriction_id: int) -> HttpR
 
 @login_required
 def team(request: HttpRequest) -> HttpResponse:
-    if not (is_supervisor(request.user) or is_compliance(request.user)):
+    if not is_supervisor_or_compliance(request.user):
         raise Http404
     today = timezone.localdate()
     start = timezone.make_aware(datetime.combine(today, time.min))
@@ -327,7 +333,7 @@ def team(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def team_reassign(request: HttpRequest) -> HttpResponse:
-    if not (is_supervisor(request.user) or is_compliance(request.user)):
+    if not is_supervisor_or_compliance(request.user):
         raise Http404
     loan = get_loan_for_user_or_404(request.user, request.POST.get("loan_ref", ""))
     collectors = list(supervised_collectors(request.user))

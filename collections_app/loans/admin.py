@@ -19,11 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from collections_app.loans.services import loan_assign
-from consent_app.admin import (
-    JurisdictionFilter,
+from consent_app.admin.filters import JurisdictionFilter
+from consent_app.admin.toolkit import (
     PhoneSearchMixin,
     ProtectedHistoryAdmin,
     ReadOnlyInline,
+    ScopedAdminMixin,
     admin_change_log,
     link_to,
     save_formset_audited,
@@ -31,16 +32,7 @@ from consent_app.admin import (
 from consent_app.models import Restriction
 
 from ..models import Loan, LoanStatus, Payment, Team, TeamMember
-from ..permissions import COLLECTOR, SUPERVISOR, is_compliance, loans_visible_to
-
-
-def collectors_for(user: Any) -> QuerySet:
-    """The collectors `user` may assign loans to: every collector for compliance, their team's for a supervisor."""
-    qs = get_user_model().objects.filter(groups__name=COLLECTOR).order_by("username")
-    if is_compliance(user):
-        return qs
-    return qs.filter(team_membership__team__supervisor=user)
-
+from ..permissions import COLLECTOR, SUPERVISOR, supervised_collectors
 
 # --- List filters ------------------------------------------------------------------------------------------------
 
@@ -78,7 +70,8 @@ class AssignedCollectorFilter(admin.SimpleListFilter):
     parameter_name = "collector"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
-        return [("none", _("Unassigned")), *((str(u.pk), u.get_username()) for u in collectors_for(request.user))]
+        collectors = supervised_collectors(request.user)
+        return [("none", _("Unassigned")), *((str(u.pk), u.get_username()) for u in collectors)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
@@ -125,10 +118,6 @@ class LoanAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
     _shown = ("loan_ref", "borrower", "status", "currency", "principal", "balance", "due_date", "dpd", "bucket",
               "created_at", "updated_at")
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        # The desk's rule, not borrower scoping: a supervisor sees the loans of their team's collectors.
-        return loans_visible_to(request.user, super().get_queryset(request))
-
     @admin.display(description=_("borrower"), ordering="borrower__borrower_ref")
     def borrower_link(self, obj: Loan) -> str:
         return link_to(obj.borrower)
@@ -152,7 +141,7 @@ class LoanAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "assigned_collector":
-            kwargs["queryset"] = collectors_for(request.user)
+            kwargs["queryset"] = supervised_collectors(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Loan, form: Any, change: bool) -> None:
@@ -177,10 +166,6 @@ class PaymentAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
     search_fields = ("external_id", "loan__loan_ref", "loan__borrower__borrower_ref")
     date_hierarchy = "paid_at"
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        qs = super().get_queryset(request)
-        return qs if is_compliance(request.user) else qs.filter(loan__in=loans_visible_to(request.user))
-
     @admin.display(description=_("loan"), ordering="loan__loan_ref")
     def loan_link(self, obj: Payment) -> str:
         return link_to(obj.loan)
@@ -203,7 +188,7 @@ class PaymentAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
 # --- Teams -------------------------------------------------------------------------------------------------------
 
 
-class TeamMemberInline(admin.TabularInline):
+class TeamMemberInline(ScopedAdminMixin, admin.TabularInline):
     model = TeamMember
     extra = 0
     can_delete = False
@@ -238,8 +223,7 @@ class TeamAdmin(_AuditedAdminWrites, ProtectedHistoryAdmin):
     inlines = (TeamMemberInline,)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        qs = super().get_queryset(request).annotate(n_members=Count("members"))
-        return qs if is_compliance(request.user) else qs.filter(supervisor=request.user)
+        return super().get_queryset(request).annotate(n_members=Count("members"))
 
     @admin.display(description=_("members"), ordering="n_members")
     def member_count(self, obj: Team) -> int:
@@ -257,10 +241,6 @@ class TeamMemberAdmin(_AuditedAdminWrites, ProtectedHistoryAdmin):
     list_filter = ("team",)
     list_select_related = ("user", "team")
     search_fields = ("user__username", "team__name")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        qs = super().get_queryset(request)
-        return qs if is_compliance(request.user) else qs.filter(team__supervisor=request.user)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "user":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from audit_app.models import AuditAction
 from audit_app.services import audit_log
 from consent_app.models import Borrower
+from consent_app.validators import is_in_future
 
 from ..amounts import parse_amount
 from ..models import CURRENCY_DECIMALS, Loan, LoanStatus, Payment
@@ -97,7 +98,7 @@ def payment_record(
     if timezone.is_naive(paid_at):
         raise ValidationError({"paid_at": _("A time zone offset is required.")})
     amount_d = parse_amount(amount, currency=loan.currency, field_name="amount", allow_zero=False)
-    if paid_at > timezone.now() + timedelta(minutes=5):
+    if is_in_future(paid_at):
         raise ValidationError({"paid_at": _("A payment cannot be dated in the future.")})
     # Lock the loan before looking for the payment: two deliveries of the same payment serialise here, and the
     # second finds the first instead of failing on the unique constraint.

@@ -17,11 +17,10 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from consent_app.admin import ProtectedHistoryAdmin, ReadOnlyInline, link_to
+from collections_app.permissions import may_read_reports
+from consent_app.admin.toolkit import ProtectedHistoryAdmin, ReadOnlyInline, link_to
 
 from ..models import Allocation, ApprovalLimit, Installment, Promise, RepaymentPlan
-from ..permissions import is_compliance, loans_visible_to
-from .access import may_read_reports
 from .forms import ReportPeriodForm
 from .reports import plan_report
 from .services import approval_limit_save
@@ -30,12 +29,6 @@ from .views import report_tables
 
 class _LoanScopedReadOnlyAdmin(ProtectedHistoryAdmin):
     """Read-only, scoped by the desk's loan rule."""
-
-    borrower_path = None
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        qs = super().get_queryset(request)
-        return qs if is_compliance(request.user) else qs.filter(loan__in=loans_visible_to(request.user).values("pk"))
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

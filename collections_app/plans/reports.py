@@ -22,8 +22,9 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Least
 from django.utils import timezone
 
+from collections_app.permissions import report_scope
+
 from ..models import Installment, PlanState, Promise, PromiseState, RepaymentPlan
-from .access import report_scope
 
 ZERO = Decimal("0")
 PLAN_OUTCOMES = [s.value for s in PlanState if s != PlanState.PROPOSED]

@@ -16,6 +16,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from collections_app.permissions import plans_decidable_by, plans_visible_to
+
 from ..models import (
     Allocation,
     ApprovalLevel,
@@ -27,7 +29,6 @@ from ..models import (
     PromiseState,
     RepaymentPlan,
 )
-from .access import plans_decidable_by, plans_visible_to
 
 # Worklist signals; the desk puts "broken" before "due" (docs/worklist.md).
 BROKEN = "broken"

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from audit_app.models import AuditAction
 from audit_app.services import audit_log
+from collections_app.permissions import may_cancel, may_decide, may_negotiate
 
 from ..amounts import parse_amount
 from ..models import (
@@ -44,7 +45,6 @@ from ..models import (
     RepaymentPlan,
     TeamMember,
 )
-from .access import may_cancel, may_decide, may_negotiate
 from .states import IllegalTransition, transition
 
 ZERO = Decimal("0")

@@ -19,10 +19,16 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from collections_app.permissions import may_cancel, may_decide, may_negotiate, may_read_reports
+
 from ..models import ApprovalLevel, PlanState, Promise
-from ..permissions import get_loan_for_user_or_404, is_compliance, is_supervisor, loans_visible_to
+from ..permissions import (
+    get_loan_for_user_or_404,
+    is_compliance,
+    is_supervisor_or_compliance,
+    loans_visible_to,
+)
 from . import services
-from .access import may_cancel, may_decide, may_negotiate, may_read_reports
 from .forms import CancelForm, DecisionForm, PlanForm, PromiseForm, ReportPeriodForm, installment_formset
 from .reports import PLAN_OUTCOMES, plan_report
 from .selectors import approval_queue, decidable_plan_or_404, plan_detail_for_user
@@ -137,7 +143,7 @@ def promise_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _require_approver(request: HttpRequest) -> None:
-    if not (is_supervisor(request.user) or is_compliance(request.user)):
+    if not is_supervisor_or_compliance(request.user):
         raise Http404
 
 

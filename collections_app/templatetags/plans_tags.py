@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 
 from collections_app.models import PlanState
-from collections_app.plans.access import may_cancel, may_negotiate
+from collections_app.permissions import may_cancel, may_negotiate
 from collections_app.plans.selectors import account_plans
 
 register = template.Library()

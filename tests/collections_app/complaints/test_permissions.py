@@ -4,13 +4,9 @@ sees their team's only (others are a 404); compliance sees everything, including
 import pytest
 from django.urls import reverse
 
-from collections_app.complaints.permissions import (
-    can_act_on_complaint,
-    complaints_reviewable_by,
-    complaints_visible_to,
-)
 from collections_app.complaints.services import complaint_escalate_overdue
 from collections_app.models import Complaint
+from collections_app.permissions import can_act_on_complaint, complaints_reviewable_by, complaints_visible_to
 from tests import factories as f
 
 from .helpers import MORNING, make_cn_loan, open_complaint

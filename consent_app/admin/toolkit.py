@@ -1,0 +1,255 @@
+"""The admin toolkit every Collector Desk admin uses (consent_app's and collections_app's).
+
+- Personal data is masked in lists and inlines (`+86 138****8000`, `****1234`); opening a page that shows a name
+  or a national id in full writes a PII_REVEALED audit event.
+- Encrypted fields cannot be filtered, so a search term that parses as a phone number is turned into blind-index
+  lookups (`PhoneSearchMixin`).
+- Writes go through the services, which write their audit event in the same transaction; where no service exists
+  the admin writes an ADMIN_CHANGE event itself. Nothing is deleted here (records are lifted or withdrawn), and
+  history cannot be "reverted" around the services.
+- Every row, related-object choice, history page and action goes through the model's registered access scope
+  (`consent_app.scopes`, `ScopedAdminMixin`): the same rule as the desk and the API.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from fernet_fields import EncryptedField
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
+
+from audit_app.models import AuditAction
+from audit_app.services import audit_log
+
+from .. import scopes
+from ..models import (
+    JURISDICTION_REGIONS,
+    PhoneNumber,
+)
+from ..phones import blind_index_for_input, mask
+
+
+def mask_national_id(value: str) -> str:
+    """`110101199003071234` -> `****1234`: the last four only, and not the length."""
+    if not value:
+        return ""
+    return "****" + value[-4:] if len(value) > 4 else "****"
+
+
+def redact(field_name: str, value: Any) -> str:
+    """A display form of an encrypted field's value that never shows it in full."""
+    if value in (None, ""):
+        return ""
+    if field_name == "e164":
+        return mask(str(value))
+    if field_name == "national_id":
+        return mask_national_id(str(value))
+    return "***"
+
+
+# Digits with the separators people type: "+86 138 0013 8000", "0086-138-0013-8000", "(212) 555-0100".
+_PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]+$")
+_SEARCH_REGION_HINTS = tuple(dict.fromkeys(("CN", "US", "GB", *JURISDICTION_REGIONS.values())))
+
+
+def phone_search_indexes(term: str) -> set[str]:
+    """Blind indexes of every number `term` could mean. A national number is tried under each region we serve
+    (CN, US, GB and every jurisdiction's region); a term that is not number-like gives an empty set."""
+    term = (term or "").strip()
+    if not _PHONE_LIKE.match(term) or sum(c.isdigit() for c in term) < 6:
+        return set()
+    indexes = {blind_index_for_input(term, hint) for hint in _SEARCH_REGION_HINTS}
+    indexes.discard(None)
+    return indexes  # type: ignore[return-value]
+
+
+def admin_change_url(obj: Model | None) -> str:
+    if obj is None or obj.pk is None:
+        return ""
+    try:
+        return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    except NoReverseMatch:
+        return ""
+
+
+def link_to(obj: Model | None, label: Any = None) -> str:
+    if obj is None:
+        return "-"
+    url = admin_change_url(obj)
+    text = label if label is not None else str(obj)
+    return format_html('<a href="{}">{}</a>', url, text) if url else str(text)
+
+
+def adopt(obj: Model, saved: Model) -> None:
+    """Copy the state of the instance a service saved onto the admin's form instance, so the admin's log entry
+    and redirect refer to the saved row."""
+    for field in obj._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding = False
+    obj._state.db = saved._state.db
+
+
+def admin_change_log(*, request: HttpRequest, obj: Model, op: str, fields: list[str] | tuple[str, ...] = ()) -> None:
+    """Audit event for an admin write that has no service. Field names only, never values."""
+    audit_log(
+        action=AuditAction.ADMIN_CHANGE, subject=obj, actor=request.user,
+        data={"op": op, "model": obj._meta.label_lower, "fields": sorted(fields)},
+    )
+
+
+def save_formset_audited(request: HttpRequest, formset: Any) -> None:
+    """Save an inline formset of a model without a service: each row with a change reason and an ADMIN_CHANGE
+    audit event, in the admin's transaction. Deleting is not offered (inlines here have can_delete False)."""
+    formset.save(commit=False)  # sets new_objects / changed_objects, which the admin's change message reads
+    added_fields = {id(form.instance): form.changed_data for form in formset.extra_forms}
+    changes = [(obj, "added", added_fields.get(id(obj), [])) for obj in formset.new_objects]
+    changes += [(obj, "changed", fields) for obj, fields in formset.changed_objects]
+    for obj, op, fields in changes:
+        obj._change_reason = f"{op} in admin"
+        obj.save()
+        admin_change_log(request=request, obj=obj, op=op, fields=fields)
+
+
+class PiiSafeHistoryHelper(HistoricalRecordContextHelper):
+    """History diffs show encrypted fields masked (a changed national id is `****1234 -> ****5678`)."""
+
+    def prepare_delta_change_value(self, change: Any, value: Any) -> Any:
+        field = self.model._meta.get_field(change.field)
+        if isinstance(field, EncryptedField):
+            return redact(field.name, value)
+        return super().prepare_delta_change_value(change, value)
+
+
+class ScopedAdminMixin:
+    """Rows, and the choices of every related-object field, limited to what the user may see: the scope
+    registered for the model (`consent_app.scopes`), the same rule as the desk and the API. Used by every admin
+    and inline that shows rows of a scoped model."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return scopes.visible_to(request.user, super().get_queryset(request))  # type: ignore[misc]
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        model = db_field.related_model
+        if scopes.has_scope(model):
+            kwargs["queryset"] = scopes.visible_to(request.user, model._default_manager.all())
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        model = db_field.related_model
+        if scopes.has_scope(model):
+            kwargs["queryset"] = scopes.visible_to(request.user, model._default_manager.all())
+        return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+class PhoneSearchMixin:
+    """Search by reference as usual, plus by phone number in any common format through the blind index.
+
+    `phone_borrower_path`: lookup from this model to the borrower id whose numbers match (a borrower is found by
+    any number on their file). Override `phone_search_q` for another meaning (e.g. the number itself)."""
+
+    phone_borrower_path: str | None = "borrower_id"
+    search_help_text = _("Reference, or a phone number in any format: national, +country code or 00 prefix.")
+
+    def phone_search_q(self, indexes: set[str]) -> Q:
+        borrower_ids = PhoneNumber.objects.filter(blind_index__in=indexes).values("borrower_id")
+        return Q(**{f"{self.phone_borrower_path}__in": borrower_ids})
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        indexes = phone_search_indexes(search_term)
+        if not indexes:
+            return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
+        # The text search runs on an unscoped base queryset and is folded in as a pk subquery, so the result
+        # is one filter on the admin's queryset (scoping, annotations and select_related kept, no duplicates).
+        text_matches, _dups = super().get_search_results(  # type: ignore[misc]
+            request, self.model._default_manager.all(), search_term  # type: ignore[attr-defined]
+        )
+        return queryset.filter(self.phone_search_q(indexes) | Q(pk__in=text_matches.values("pk"))), False
+
+
+class ProtectedHistoryAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    """History view for compliance, with encrypted values masked and no way around the services: reverting a
+    version is disabled (it would save without a service or an audit event) and nothing is deleted.
+
+    `pii_view_field`: when set, opening the change form (or a historical version) writes PII_REVEALED."""
+
+    pii_view_field: str | None = None
+    add_form: type[forms.ModelForm] | None = None  # the form for adding, when it differs from the change form
+    list_per_page = 50
+    show_full_result_count = False  # one COUNT(*) fewer on every changelist
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None and self.add_form is not None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, change, **kwargs)
+
+    def revert_disabled(self, request: HttpRequest, obj: Any = None) -> bool:
+        return True
+
+    def get_historical_record_context_helper(self, request: HttpRequest, historical_record: Any) -> Any:
+        return PiiSafeHistoryHelper(self.model, historical_record)
+
+    def _check_in_scope(self, request: HttpRequest, object_id: str) -> Model:
+        obj = self.get_queryset(request).filter(pk=unquote(object_id)).first()
+        if obj is None:
+            raise Http404
+        return obj
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        self._check_in_scope(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        if request.method != "GET":
+            raise PermissionDenied
+        obj = self._check_in_scope(request, object_id)
+        response = super().history_form_view(request, object_id, version_id, extra_context)
+        if self.pii_view_field and response.status_code == 200:
+            audit_log(
+                action=AuditAction.PII_REVEALED, subject=obj, actor=request.user,
+                data={"field": f"{self.pii_view_field}_history", "history_id": str(version_id)},
+            )
+        return response
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict, add: bool = False, change: bool = False, form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        if self.pii_view_field and change and obj is not None and request.method == "GET":
+            # One event per page view: the form shows the data subject's name and id in full.
+            audit_log(
+                action=AuditAction.PII_REVEALED, subject=obj, actor=request.user, data={"field": self.pii_view_field}
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+class ReadOnlyInline(ScopedAdminMixin, admin.TabularInline):
+    """An inline that lists, never edits: the rows are written through their own services."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
