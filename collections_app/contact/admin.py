@@ -87,7 +87,7 @@ class ContactPolicyVersionAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         obj._state.adding = False
 
 
-class VersionInline(admin.TabularInline):
+class VersionInline(ScopedAdminMixin, admin.TabularInline):
     model = ContactPolicyVersion
     fields = ["version", "effective_from", "change_note", "created_by"]
     readonly_fields = fields
