@@ -38,9 +38,7 @@ def _top_level_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
     for node in tree.body:
         if isinstance(node, ast.Import | ast.ImportFrom):
             found.append(node)
-        elif isinstance(node, ast.If) and "TYPE_CHECKING" not in ast.unparse(node.test):
-            found += [n for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom)]
-        elif isinstance(node, ast.Try):
+        elif isinstance(node, ast.If) and "TYPE_CHECKING" not in ast.unparse(node.test) or isinstance(node, ast.Try):
             found += [n for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom)]
     return found
 

@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 
 from audit_app.models import AuditAction
 from audit_app.services import audit_log
+from consent_app.history import with_change_reason
 from consent_app.models import JURISDICTION_DEFAULT_ZONES, Borrower, RestrictionKind
 from consent_app.services import restriction_lift, restriction_place
 from consent_app.validators import is_in_future
@@ -60,15 +61,12 @@ from ..models import (
     TeamMember,
 )
 from ..permissions import is_collector
+from ..states import check_transition
 from .reports import report_csv_rows
 
 DESCRIPTION_MAX_LENGTH = 10_000
 TEXT_MAX_LENGTH = 5_000
 ESCALATION_BATCH = 500
-
-
-class IllegalTransition(ValidationError):
-    """The transition table does not allow this move from the complaint's current state."""
 
 
 # --- Deadlines --------------------------------------------------------------------------------------------------
@@ -210,7 +208,7 @@ def complaint_open(
         team=routing.team, assigned_to=routing.assigned_to, ack_due_at=ack_due_at, resolve_due_at=resolve_due_at,
         source=source, created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    complaint._change_reason = "opened"
+    with_change_reason(complaint, "opened")
     complaint.save()
     complaint.collectors.set(collectors)
     complaint.attempts.set(attempts)
@@ -220,7 +218,7 @@ def complaint_open(
             reason=f"complaint {complaint.reference} ({category})",
         )
         complaint.hold_restriction = hold
-        complaint._change_reason = "collection hold placed"
+        with_change_reason(complaint, "collection hold placed")
         complaint.save(update_fields=["hold_restriction", "updated_at"])
     audit_log(
         action=AuditAction.COMPLAINT_OPENED, subject=complaint, actor=actor,
@@ -248,12 +246,12 @@ def transition_check(
     move needs is missing. Shared by the service and the forms that offer the moves."""
     if to_state not in ComplaintState.values:
         raise ValidationError({"state": _("Unknown state.")})
-    if to_state not in COMPLAINT_TRANSITIONS[from_state]:
-        raise IllegalTransition(
-            {"state": _("A complaint that is %(from)s cannot become %(to)s.") % {
-                "from": ComplaintState(from_state).label, "to": ComplaintState(to_state).label,
-            }}
-        )
+    check_transition(
+        COMPLAINT_TRANSITIONS, Complaint, from_state, to_state, field="state",
+        message=_("A complaint that is %(from)s cannot become %(to)s.") % {
+            "from": ComplaintState(from_state).label, "to": ComplaintState(to_state).label,
+        },
+    )
     root_cause, remediation, note = root_cause.strip(), remediation.strip(), note.strip()
     errors: dict[str, str] = {}
     if to_state == ComplaintState.RESOLVED:
@@ -308,7 +306,7 @@ def complaint_transition(
         complaint.close_note = note
     if to_state in CLOSED_COMPLAINT_STATES:
         complaint.closed_at = now
-    complaint._change_reason = f"{from_state} -> {to_state}"
+    with_change_reason(complaint, f"{from_state} -> {to_state}")
     complaint.save()
 
     hold_lifted = False
@@ -386,7 +384,7 @@ def complaint_escalate_overdue(*, now: datetime, limit: int = ESCALATION_BATCH) 
             complaint.escalation_reason = reason
             complaint.queue = ComplaintQueue.COMPLIANCE
             complaint.assigned_to = None
-            complaint._change_reason = f"escalated: {reason}"
+            with_change_reason(complaint, f"escalated: {reason}")
             complaint.save(update_fields=["escalated_at", "escalation_reason", "queue", "assigned_to", "updated_at"])
             audit_log(
                 action=AuditAction.COMPLAINT_ESCALATED, subject=complaint, actor=None,

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from audit_app.models import AuditAction
 from audit_app.services import audit_log
 from collections_app.permissions import may_cancel, may_decide, may_negotiate
+from consent_app.history import with_change_reason
 
 from ..amounts import parse_amount
 from ..models import (
@@ -45,7 +46,8 @@ from ..models import (
     RepaymentPlan,
     TeamMember,
 )
-from .states import IllegalTransition, transition
+from ..states import IllegalTransition
+from .states import transition
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -123,7 +125,7 @@ def approval_limit_save(*, limit: ApprovalLimit, changed: Sequence[str], actor: 
     """Create or change one role's limits (admin)."""
     limit.full_clean()
     created = limit.pk is None
-    limit._change_reason = "created" if created else "changed"
+    with_change_reason(limit, "created" if created else "changed")
     limit.save()
     audit_log(
         action=AuditAction.APPROVAL_LIMIT_CHANGED, subject=limit, actor=actor,
@@ -169,7 +171,7 @@ def promise_create(
                   data={"loan_ref": loan.loan_ref, "why": "superseded"})
     promise = Promise(loan=loan, collector=actor, contact_attempt=attempt, amount=amount_d,
                       due_date=due_date, note=note[:300], created_at=now)
-    promise._change_reason = "created"
+    with_change_reason(promise, "created")
     promise.save()
     audit_log(
         action=AuditAction.PROMISE_CREATED, subject=promise, actor=actor,
@@ -309,11 +311,11 @@ def plan_propose(
         agreed_total=total, discount_percent=discount_exact.quantize(CENT, rounding=ROUND_HALF_UP), reason=reason,
         required_level=level, exceeded_limits=beyond, approver=approver, created_at=now,
     )
-    plan._change_reason = "proposed"
+    with_change_reason(plan, "proposed")
     plan.save()
     for number, (due, amount) in enumerate(rows, start=1):
         installment = Installment(plan=plan, number=number, due_date=due, amount=amount)
-        installment._change_reason = "scheduled"
+        with_change_reason(installment, "scheduled")
         installment.save()
     audit_log(
         action=AuditAction.PLAN_PROPOSED, subject=plan, actor=actor,
@@ -468,7 +470,7 @@ def payment_allocate(*, payment: Payment, loan: Loan, balance_before: Decimal, a
                 transition(installment, InstallmentState.PAID, at=payment.paid_at,
                            reason=f"payment {payment.external_id}")
             else:
-                installment._change_reason = f"partly paid by payment {payment.external_id}"[:100]
+                with_change_reason(installment, f"partly paid by payment {payment.external_id}"[:100])
                 installment.save()
             result.allocations.append(Allocation(
                 payment=payment, loan=loan, plan=plan, installment=installment, kind=AllocationKind.INSTALLMENT,
@@ -512,7 +514,7 @@ def payment_allocate(*, payment: Payment, loan: Loan, balance_before: Decimal, a
         result.allocations.append(Allocation(payment=payment, loan=loan, plan=plan, kind=AllocationKind.EXCESS,
                                              reason=over_reason, amount=remaining))
     for allocation in result.allocations:
-        allocation._change_reason = "allocated"
+        with_change_reason(allocation, "allocated")
         allocation.save()
 
     result.promises_kept = _apply_to_promises(payment=payment, loan=loan, actor=actor)
@@ -544,7 +546,7 @@ def _apply_to_promises(*, payment: Payment, loan: Loan, actor: Any) -> list[int]
                             "payment": payment.external_id})
             kept.append(promise.pk)
         else:
-            promise._change_reason = f"partly paid by payment {payment.external_id}"[:100]
+            with_change_reason(promise, f"partly paid by payment {payment.external_id}"[:100])
             promise.save()
     return kept
 

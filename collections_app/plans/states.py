@@ -16,11 +16,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils.translation import gettext_lazy as _
+
+from consent_app.history import with_change_reason
 
 from ..models import Installment, InstallmentState, PlanState, Promise, PromiseState, RepaymentPlan
+from ..states import check_transition, is_allowed
 
 TRANSITIONS: dict[type[models.Model], dict[str, frozenset[str]]] = {
     RepaymentPlan: {
@@ -59,34 +60,20 @@ STAMPS: dict[str, str] = {
 }
 
 
-class IllegalTransition(ValidationError):
-    """A state change the lifecycle does not allow (e.g. a completed plan made active again)."""
-
-    def __init__(self, obj: models.Model, from_state: str, to_state: str) -> None:
-        self.from_state = from_state
-        self.to_state = to_state
-        super().__init__(
-            _("Illegal transition of %(object)s from “%(from)s” to “%(to)s”."),
-            code="illegal_transition",
-            params={"object": obj._meta.verbose_name, "from": from_state, "to": to_state},
-        )
-
-
 def can_transition(model: type[models.Model], from_state: str, to_state: str) -> bool:
-    return to_state in TRANSITIONS[model].get(from_state, frozenset())
+    return is_allowed(TRANSITIONS[model], from_state, to_state)
 
 
 def transition(obj: Any, to_state: str, *, at: datetime, reason: str, save: bool = True) -> None:
     """Move `obj` to `to_state` if the table allows it, stamp the time, and save with a history change reason.
     The caller holds the row lock (and the loan's) and writes the audit event in the same transaction."""
     from_state = obj.state
-    if not can_transition(type(obj), from_state, to_state):
-        raise IllegalTransition(obj, from_state, to_state)
+    check_transition(TRANSITIONS[type(obj)], obj, from_state, to_state)
     obj.state = to_state
     stamp = STAMPS.get(to_state)
     if stamp and hasattr(obj, stamp):
         setattr(obj, stamp, at)
     if save:
         # simple_history's change-reason column holds 100 characters.
-        obj._change_reason = f"{from_state} → {to_state}: {reason}"[:100]
+        with_change_reason(obj, f"{from_state} → {to_state}: {reason}"[:100])
         obj.save()

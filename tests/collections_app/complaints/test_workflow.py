@@ -5,7 +5,6 @@ from django.core.exceptions import ValidationError
 
 from audit_app.models import AuditAction, AuditEvent
 from collections_app.complaints.services import (
-    IllegalTransition,
     complaint_acknowledge,
     complaint_resolve,
     complaint_start_investigation,
@@ -13,6 +12,7 @@ from collections_app.complaints.services import (
     complaint_withdraw,
 )
 from collections_app.models import COMPLAINT_TRANSITIONS, Complaint, ComplaintState
+from collections_app.states import IllegalTransition
 
 from .helpers import open_complaint
 

@@ -11,7 +11,7 @@ from audit_app.models import AuditEvent
 from collections_app.contact.services import attempt_record
 from collections_app.models import ApprovalLimit, PlanState, RepaymentPlan, TeamMember
 from collections_app.plans.services import plan_approve, plan_cancel, plan_decline, plan_propose
-from collections_app.plans.states import IllegalTransition
+from collections_app.states import IllegalTransition
 from tests import factories as f
 from tests.collections_app.plans.helpers import days, schedule
 

@@ -10,7 +10,7 @@ from django.db import connection, connections
 from collections_app.loans.services import payment_record
 from collections_app.models import Allocation, Installment, PlanState, Promise, RepaymentPlan
 from collections_app.plans.services import plan_approve, plan_decline, plan_propose, promise_create
-from collections_app.plans.states import IllegalTransition
+from collections_app.states import IllegalTransition
 from tests import factories as f
 from tests.collections_app.plans.helpers import NOW, days, schedule
 

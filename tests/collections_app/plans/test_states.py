@@ -14,7 +14,8 @@ from collections_app.models import (
     PromiseState,
     RepaymentPlan,
 )
-from collections_app.plans.states import TRANSITIONS, IllegalTransition, can_transition, transition
+from collections_app.plans.states import TRANSITIONS, can_transition, transition
+from collections_app.states import IllegalTransition
 from tests.collections_app.plans.helpers import NOW, TODAY
 
 pytestmark = pytest.mark.django_db
