@@ -1,5 +1,6 @@
 """The audit trail in admin: read-only. Events are append-only (the model refuses updates and deletes); the admin
-offers no add, change, delete or bulk action, and its change page is a view."""
+offers no add, change, delete or bulk action, and its change page is a view. The seal columns are shown as stored
+(empty until the sealer has chained the event, usually within a second)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_per_page = 100
     # The log grows without bound: skip the unfiltered COUNT(*) on every page.
     show_full_result_count = False
-    fields = ("occurred_at", "action", "actor_label", "actor", "subject", "data_pretty", "prev_hash", "hash")
+    fields = ("occurred_at", "action", "actor_label", "actor", "subject", "data_pretty", "seq", "sealed_at", "key_id",
+              "prev_hash", "hash")
     readonly_fields = fields
 
     @admin.display(description=_("subject"), ordering="subject_type")

@@ -1,17 +1,22 @@
-"""Append-only audit log. Each event carries the hash of the previous one so that a removed or edited row
-breaks the chain (`manage.py verify_audit_chain`). Events never hold personal data: subjects are referenced by
-type and primary key, and `data` carries codes, ids and amounts only."""
+"""Append-only audit log, chained and sealed.
+
+Writers only INSERT (``audit_log`` / ``audit_log_bulk``), inside their own transaction and without any shared
+lock. The sealer (``audit_chain_seal``, the ``audit_app.seal_chain`` task) then appends committed, unsealed events
+to the chain in id order, giving each a consecutive ``seq`` and an HMAC seal over the previous seal and the
+event's content (audit_app.chain). ``manage.py verify_audit_chain`` checks the seals, the head and the signed
+checkpoints written outside the database. Events never hold personal data: subjects are referenced by type and
+primary key, and ``data`` carries codes, ids and amounts only."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from .chain import EventContent
 
 
 class AuditAction(models.TextChoices):
@@ -69,19 +74,33 @@ class AuditEventQuerySet(models.QuerySet):
     def delete(self) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("Audit events are append-only.")
 
-    # bulk_update goes through update(); bulk_create would skip the hash chain.
+    # bulk_update goes through update(); a bulk insert goes through audit_app.services.audit_log_bulk only.
     def bulk_create(self, *args: Any, **kwargs: Any) -> list:
-        raise AppendOnlyError("Audit events are written one by one through audit_app.services.audit_log.")
+        raise AppendOnlyError("Audit events are written through audit_app.services.audit_log or audit_log_bulk.")
+
+    def _append_bulk(self, events: list[AuditEvent]) -> list[AuditEvent]:
+        """The one bulk INSERT (audit_log_bulk). Not on the manager: as_manager() skips underscore methods."""
+        for event in events:
+            event.check_unsealed()
+        return super().bulk_create(events)
 
 
 class AuditChainHead(models.Model):
-    """One row whose lock serialises appends, so two transactions cannot both chain onto the same event."""
+    """The sealer's position: ``count`` sealed events, the last one's seal ``last_hash``, and a MAC over both under
+    the chain key ``key_id`` (rewinding the head needs the key). Its row lock makes sealing single-flight; writers
+    never touch it, so audited writes do not wait for each other."""
 
     last_hash = models.CharField(max_length=64, default="0" * 64)
     count = models.BigIntegerField(default=0)
+    key_id = models.CharField(max_length=32, blank=True, default="")
+    mac = models.CharField(max_length=64, blank=True, default="")
 
     def __str__(self) -> str:
-        return f"audit chain head ({self.count} events)"
+        return f"audit chain head ({self.count} sealed events)"
+
+
+# Set once, by the sealer (services.audit_chain_seal); NULL until then.
+SEAL_FIELDS = ("seq", "prev_hash", "hash", "key_id", "sealed_at")
 
 
 class AuditEvent(models.Model):
@@ -96,8 +115,14 @@ class AuditEvent(models.Model):
     subject_type = models.CharField(max_length=100, db_index=True)
     subject_id = models.CharField(max_length=64, db_index=True)
     data = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    # The seal columns: NULL until the sealer chains the event, then set exactly once (on PostgreSQL a trigger
+    # refuses any other UPDATE). `seq` is the chain position, assigned at seal time: the commit order of
+    # concurrent writers is not their id order, so the chain cannot be built at insert time without a lock.
+    seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    prev_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    key_id = models.CharField(max_length=32, null=True, blank=True, editable=False)
+    sealed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -107,7 +132,11 @@ class AuditEvent(models.Model):
         base_manager_name = "objects"
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
-        indexes = [models.Index(fields=["subject_type", "subject_id", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["subject_type", "subject_id", "occurred_at"]),
+            # The sealer's work queue: only unsealed rows, so it stays small however long the log grows.
+            models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="audit_event_unsealed_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.action} {self.subject_type}#{self.subject_id}"
@@ -115,28 +144,27 @@ class AuditEvent(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnlyError("Audit events are append-only.")
+        self.check_unsealed()
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("Audit events are append-only.")
 
-    def compute_hash(self) -> str:
-        payload = json.dumps(
-            {
-                "prev": self.prev_hash,
-                "at": self.occurred_at.isoformat(),
-                "actor": self.actor_id,
-                "actor_label": self.actor_label,
-                "action": self.action,
-                "subject_type": self.subject_type,
-                "subject_id": self.subject_id,
-                "data": self.data,
-            },
-            sort_keys=True,
-            cls=DjangoJSONEncoder,
-            ensure_ascii=True,
+    @property
+    def is_sealed(self) -> bool:
+        return self.seq is not None
+
+    def check_unsealed(self) -> None:
+        if not self._state.adding or any(getattr(self, name) is not None for name in SEAL_FIELDS):
+            raise AppendOnlyError("Only the sealer sets an audit event's seal columns.")
+
+    def content(self, *, seq: int, key_id: str) -> EventContent:
+        """What the seal covers, as stored (call it on a row read back from the database)."""
+        return EventContent(
+            event_id=self.pk, seq=seq, key_id=key_id, occurred_at=self.occurred_at, actor_id=self.actor_id,
+            actor_label=self.actor_label, action=self.action, subject_type=self.subject_type,
+            subject_id=self.subject_id, data=self.data,
         )
-        return hashlib.sha256(payload.encode()).hexdigest()
 
     def get_action_display(self) -> str:
         try:

@@ -22,7 +22,8 @@ def parse_amount(value: Any, *, currency: str, field_name: str, allow_zero: bool
     if amount < 0 or (amount == 0 and not allow_zero):
         raise ValidationError({field_name: _("The amount must be positive.")})
     decimals = CURRENCY_DECIMALS.get(currency, 2)
-    if -amount.as_tuple().exponent > decimals:
+    exponent = amount.as_tuple().exponent  # an int for every finite amount ("n"/"N"/"F" are NaN and infinity)
+    if isinstance(exponent, int) and -exponent > decimals:
         raise ValidationError(
             {field_name: _("At most %(n)d decimal places for %(currency)s.") % {"n": decimals, "currency": currency}}
         )

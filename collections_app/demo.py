@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -66,6 +66,34 @@ _UK_NUMBERS = ("20 7946 0{:03d}", "117 496 0{:03d}")  # Ofcom's drama ranges (Lo
 class SeedResult:
     users_created: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _BorrowerSpec:
+    """One generated borrower, drawn before anything is written."""
+
+    ref: str
+    jurisdiction: str
+    name: str
+    national_id: str
+    zone: str
+    phones: list[str]
+    contact: str | None  # the name of a third-party contact, for every 4th borrower
+
+
+@dataclass(frozen=True)
+class _LoanSpec:
+    """One generated loan of a `_BorrowerSpec` (by its ref)."""
+
+    ref: str
+    borrower: str
+    currency: str
+    principal: Decimal
+    balance: Decimal
+    status: str
+    due_date: date
+    collector: Any
+    pay_days_ago: int
 
 
 def _cn_number(n: int) -> str:
@@ -125,86 +153,90 @@ def seed_demo(*, password: str = DEMO_PASSWORD, actor: Any = None) -> SeedResult
         fake.seed_instance(SEED)
     rng = random.Random(SEED)
 
-    borrowers = []
+    borrowers: list[_BorrowerSpec] = []
     for i in range(1, CN_BORROWERS + US_BORROWERS + UK_BORROWERS + 1):
+        # The draws keep their order (name, then national id, then the contact's name): the data stays the same.
         if i <= CN_BORROWERS:
-            spec = {"jurisdiction": "CN", "name": fake_cn.name(), "national_id": fake_cn.ssn(),
-                    "zone": "Asia/Shanghai", "phones": [_cn_number(i)] + ([_cn_number(100 + i)] if i % 3 == 0 else [])}
+            jurisdiction, name, national_id, zone = "CN", fake_cn.name(), fake_cn.ssn(), "Asia/Shanghai"
+            phones = [_cn_number(i)] + ([_cn_number(100 + i)] if i % 3 == 0 else [])
         elif i <= CN_BORROWERS + US_BORROWERS:
             zone, area = _US_PROFILES[(i - CN_BORROWERS - 1) % len(_US_PROFILES)]
-            spec = {"jurisdiction": "US", "name": fake_us.name(), "national_id": "", "zone": zone,
-                    "phones": [_us_number(area, i)]}
+            jurisdiction, name, national_id = "US", fake_us.name(), ""
+            phones = [_us_number(area, i)]
         else:
-            spec = {"jurisdiction": "UK", "name": fake_uk.name(), "national_id": "", "zone": "Europe/London",
-                    "phones": [_uk_number(i)]}
-        spec["ref"] = f"DEMO-B{i:04d}"
-        spec["contact"] = (fake_cn.name() if spec["jurisdiction"] == "CN" else fake_us.name()) if i % 4 == 0 else None
-        borrowers.append(spec)
+            jurisdiction, name, national_id, zone = "UK", fake_uk.name(), "", "Europe/London"
+            phones = [_uk_number(i)]
+        contact = (fake_cn.name() if jurisdiction == "CN" else fake_us.name()) if i % 4 == 0 else None
+        borrowers.append(_BorrowerSpec(
+            ref=f"DEMO-B{i:04d}", jurisdiction=jurisdiction, name=name, national_id=national_id, zone=zone,
+            phones=phones, contact=contact,
+        ))
 
     loan_count = len(borrowers) + TWO_LOAN_BORROWERS
     inactive = [LoanStatus.PAID] * 6 + [LoanStatus.SETTLED] * 5 + [LoanStatus.CLOSED] * 5 + [LoanStatus.WRITTEN_OFF] * 4
     statuses = [LoanStatus.ACTIVE] * (loan_count - len(inactive)) + inactive
     rng.shuffle(statuses)
     dpds = iter(_dpd_plan(rng, loan_count))
-    loans = []
+    loans: list[_LoanSpec] = []
     for k in range(loan_count):
         owner = borrowers[k] if k < len(borrowers) else borrowers[k - len(borrowers)]
-        currency = {"CN": "CNY", "US": "USD", "UK": "GBP"}[owner["jurisdiction"]]
+        currency = {"CN": "CNY", "US": "USD", "UK": "GBP"}[owner.jurisdiction]
         principal = Decimal(rng.randrange(20, 500) * (100 if currency == "CNY" else 10))
         dpd = next(dpds)
-        loans.append({
-            "ref": f"DEMO-L{k + 1:04d}", "borrower": owner["ref"], "currency": currency, "principal": principal,
-            "balance": (principal * Decimal(rng.randrange(20, 100)) / 100).quantize(Decimal("0.01")),
-            "status": statuses[k], "due_date": today - timedelta(days=dpd if statuses[k] == LoanStatus.ACTIVE
-                                                                  else rng.randrange(30, 300)),
-            "collector": collectors[k % 2], "pay_days_ago": rng.randrange(1, 25),
-        })
+        loans.append(_LoanSpec(
+            ref=f"DEMO-L{k + 1:04d}", borrower=owner.ref, currency=currency, principal=principal,
+            balance=(principal * Decimal(rng.randrange(20, 100)) / 100).quantize(Decimal("0.01")),
+            status=statuses[k], due_date=today - timedelta(days=dpd if statuses[k] == LoanStatus.ACTIVE
+                                                           else rng.randrange(30, 300)),
+            collector=collectors[k % 2], pay_days_ago=rng.randrange(1, 25),
+        ))
 
     by_ref: dict[str, Borrower] = {}
     for i, spec in enumerate(borrowers, start=1):
         borrower, _created = borrower_upsert(
-            borrower_ref=spec["ref"], full_name=spec["name"], national_id=spec["national_id"],
-            timezone_name=spec["zone"], jurisdiction=spec["jurisdiction"],
-            phones=[PhoneInput(number=n) for n in spec["phones"]], actor=actor, reason=REASON,
+            borrower_ref=spec.ref, full_name=spec.name, national_id=spec.national_id,
+            timezone_name=spec.zone, jurisdiction=spec.jurisdiction,
+            phones=[PhoneInput(number=n) for n in spec.phones], actor=actor, reason=REASON,
         )
-        by_ref[spec["ref"]] = borrower
+        by_ref[spec.ref] = borrower
         _seed_consents(borrower, i, now, actor)
-        if spec["contact"] and not borrower.third_parties.exists():
-            number = _cn_number(300 + i) if spec["jurisdiction"] == "CN" else (
-                _us_number("415", 300 + i) if spec["jurisdiction"] == "US" else _uk_number(300 + i))
+        if spec.contact and not borrower.third_parties.exists():
+            number = _cn_number(300 + i) if spec.jurisdiction == "CN" else (
+                _us_number("415", 300 + i) if spec.jurisdiction == "US" else _uk_number(300 + i))
             authorized = i % 8 == 0  # half the named contacts authorized collection contact, half did not
             third_party_upsert(
                 borrower=borrower, actor=actor,
                 data=ThirdPartyInput(
-                    contact_ref="C1", name=spec["contact"], relation="sibling" if authorized else "friend",
+                    contact_ref="C1", name=spec.contact, relation="sibling" if authorized else "friend",
                     authorized=authorized, authorization_evidence="loan application, section 7" if authorized else "",
                     phones=(PhoneInput(number=number),),
                 ),
             )
 
-    for spec in loans:
-        borrower = by_ref[spec["borrower"]]
-        loan = Loan.objects.filter(loan_ref=spec["ref"]).first()
+    for loan_spec in loans:
+        borrower = by_ref[loan_spec.borrower]
+        loan = Loan.objects.filter(loan_ref=loan_spec.ref).first()
         if loan is None:
-            paid_off = spec["status"] == LoanStatus.PAID
+            paid_off = loan_spec.status == LoanStatus.PAID
             loan, _created = loan_upsert(
-                loan_ref=spec["ref"], borrower=borrower, principal=spec["principal"], balance=spec["balance"],
-                currency=spec["currency"], due_date=spec["due_date"],
+                loan_ref=loan_spec.ref, borrower=borrower, principal=loan_spec.principal, balance=loan_spec.balance,
+                currency=loan_spec.currency, due_date=loan_spec.due_date,
                 # A paid loan is created active and paid off below, as it happens in life.
-                status=LoanStatus.ACTIVE if paid_off else spec["status"], actor=actor, reason=REASON,
+                status=LoanStatus.ACTIVE if paid_off else loan_spec.status, actor=actor, reason=REASON,
             )
-        loan = loan_assign(loan=loan, collector=spec["collector"], actor=actor, reason=REASON)
-        number = int(spec["ref"][-4:])
-        external_id = f"DEMO-P{number:04d}"
+        loan = loan_assign(loan=loan, collector=loan_spec.collector, actor=actor, reason=REASON)
+        loan_no = int(loan_spec.ref[-4:])
+        external_id = f"DEMO-P{loan_no:04d}"
         # Paid a few days before the first seeding: a re-run (another day) must not offer a different time.
         if Payment.objects.filter(external_id=external_id).exists():
             continue
-        if spec["status"] == LoanStatus.PAID:
-            payment_record(external_id=external_id, loan=loan, amount=spec["balance"],
-                           paid_at=now - timedelta(days=spec["pay_days_ago"]), actor=actor)
-        elif spec["status"] == LoanStatus.ACTIVE and number % 3 == 0:
-            payment_record(external_id=external_id, loan=loan, amount=(spec["balance"] / 10).quantize(Decimal("0.01")),
-                           paid_at=now - timedelta(days=spec["pay_days_ago"]), actor=actor)
+        if loan_spec.status == LoanStatus.PAID:
+            payment_record(external_id=external_id, loan=loan, amount=loan_spec.balance,
+                           paid_at=now - timedelta(days=loan_spec.pay_days_ago), actor=actor)
+        elif loan_spec.status == LoanStatus.ACTIVE and loan_no % 3 == 0:
+            payment_record(external_id=external_id, loan=loan,
+                           amount=(loan_spec.balance / 10).quantize(Decimal("0.01")),
+                           paid_at=now - timedelta(days=loan_spec.pay_days_ago), actor=actor)
 
     _seed_restrictions(by_ref, now, actor)
     result.counts = {

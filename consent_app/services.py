@@ -17,6 +17,7 @@ from audit_app.models import AuditAction
 from audit_app.services import audit_log
 from consent_app.validators import is_in_future
 
+from .history import with_change_reason
 from .models import (
     Borrower,
     Consent,
@@ -99,7 +100,7 @@ def phone_add(
         kind=phone.kind or parsed.kind,
         zones=list(parsed.zones),
     )
-    number._change_reason = "number added"
+    with_change_reason(number, "number added")
     number.save()
     audit_log(
         action=AuditAction.PHONE_ADDED, subject=number, actor=actor,
@@ -132,7 +133,7 @@ def borrower_upsert(
             raise ValidationError({"timezone": exc.messages}) from exc
     borrower = Borrower.objects.select_for_update().filter(borrower_ref=borrower_ref).first()
     created = borrower is None
-    if created:
+    if borrower is None:
         borrower = Borrower(borrower_ref=borrower_ref)
     changed = created or (
         borrower.full_name != full_name
@@ -146,7 +147,7 @@ def borrower_upsert(
     borrower.jurisdiction = jurisdiction
     _full_clean(borrower, exclude=None if created else ["borrower_ref"])
     if changed:
-        borrower._change_reason = reason or ("created" if created else "updated")
+        with_change_reason(borrower, reason or ("created" if created else "updated"))
         borrower.save()
         audit_log(
             action=AuditAction.BORROWER_CREATED if created else AuditAction.BORROWER_UPDATED,
@@ -168,7 +169,7 @@ def third_party_upsert(
         raise ValidationError({f"{field_prefix}.relation": _("Unknown relation.")})
     contact = ThirdPartyContact.objects.filter(borrower=borrower, contact_ref=data.contact_ref).first()
     created = contact is None
-    if created:
+    if contact is None:
         contact = ThirdPartyContact(borrower=borrower, contact_ref=data.contact_ref)
     changed = created or (
         contact.full_name != data.name or contact.relation != data.relation or contact.authorized != data.authorized
@@ -183,7 +184,7 @@ def third_party_upsert(
     except ValidationError as exc:
         raise ValidationError({f"{field_prefix}.{k}": v for k, v in exc.message_dict.items()}) from exc
     if changed:
-        contact._change_reason = "third party saved"
+        with_change_reason(contact, "third party saved")
         contact.save()
         audit_log(
             action=AuditAction.THIRD_PARTY_SAVED, subject=contact, actor=actor,
@@ -205,7 +206,7 @@ def phone_set_status(*, phone: PhoneNumber, status: str, actor: Any, reason: str
         return phone
     old = phone.status
     phone.status = status
-    phone._change_reason = reason
+    with_change_reason(phone, reason)
     phone.save(update_fields=["status", "updated_at"])
     audit_log(
         action=AuditAction.PHONE_STATUS_CHANGED, subject=phone, actor=actor,
@@ -249,7 +250,7 @@ def consent_grant(
         expires_at=expires_at,
     )
     _full_clean(consent)
-    consent._change_reason = "granted"
+    with_change_reason(consent, "granted")
     consent.save()
     audit_log(
         action=AuditAction.CONSENT_GRANTED, subject=consent, actor=actor,
@@ -278,7 +279,7 @@ def consent_withdraw(
     remaining = [c for c in consent.channels if c not in channels] if channels else []
     consent.withdrawn_at = at
     consent.withdrawn_via = via
-    consent._change_reason = f"withdrawn via {via}"
+    with_change_reason(consent, f"withdrawn via {via}")
     consent.save(update_fields=["withdrawn_at", "withdrawn_via"])
     if remaining:
         # A partial withdrawal closes this consent and keeps the other channels under a new one with the same
@@ -289,7 +290,7 @@ def consent_withdraw(
             expires_at=consent.expires_at,
         )
         _full_clean(kept)
-        kept._change_reason = f"kept {', '.join(remaining)} after partial withdrawal of consent #{consent.pk}"
+        with_change_reason(kept, f"kept {', '.join(remaining)} after partial withdrawal of consent #{consent.pk}")
         kept.save()
     audit_log(
         action=AuditAction.CONSENT_WITHDRAWN, subject=consent, actor=actor,
@@ -325,7 +326,7 @@ def restriction_place(
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     _full_clean(restriction, exclude=["created_by"])
-    restriction._change_reason = "placed"
+    with_change_reason(restriction, "placed")
     restriction.save()
     audit_log(
         action=AuditAction.RESTRICTION_PLACED, subject=restriction, actor=actor,
@@ -352,7 +353,7 @@ def restriction_lift(
         return restriction
     restriction.lifted_at = at or timezone.now()
     restriction.lift_reason = reason
-    restriction._change_reason = "lifted"
+    with_change_reason(restriction, "lifted")
     restriction.save(update_fields=["lifted_at", "lift_reason"])
     audit_log(
         action=AuditAction.RESTRICTION_LIFTED, subject=restriction, actor=actor,

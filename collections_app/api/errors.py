@@ -147,7 +147,8 @@ _HANDLERS: tuple[tuple[type[Exception], Callable[[Any], ErrorReply]], ...] = (
 def register_error_handlers(api: NinjaAPI) -> None:
     """Answer every error above in the API's one body, rendered by `api`'s renderer."""
     for exc_class, on_error in _HANDLERS:
-        api.add_exception_handler(exc_class, _render_with(api, on_error))
+        # ninja types a handler's second argument as the exception *or its class*; handlers get the instance.
+        api.add_exception_handler(exc_class, _render_with(api, on_error))  # type: ignore[arg-type]
 
 
 def _render_with(

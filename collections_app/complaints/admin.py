@@ -8,7 +8,7 @@ its text and is recorded as a PII_REVEALED event, as for a borrower's record.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin
@@ -76,7 +76,8 @@ class ComplaintIntakeForm(forms.ModelForm):
         self.fields["received_at"].help_text = _("Empty: now.")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         borrower, loan = data.get("borrower"), data.get("loan")
         if borrower is not None and loan is not None and loan.borrower_id != borrower.pk:
             self.add_error("loan", _("The loan belongs to another borrower."))
@@ -110,12 +111,13 @@ class ComplaintReviewForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         allowed = self.instance.next_states if self.instance.pk else frozenset()
-        self.fields["move_to"].choices = [("", "---------")] + [
+        cast(forms.ChoiceField, self.fields["move_to"]).choices = [("", "---------")] + [
             (value, label) for value, label in ComplaintState.choices if value in allowed
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         to_state = data.get("move_to")
         if not to_state:
             return data

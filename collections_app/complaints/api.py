@@ -14,13 +14,13 @@ from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from pydantic import Field, StrictInt, StringConstraints
 
 from consent_app.models import Borrower
 
+from ..api.auth import ApiRequest
 from ..api.errors import ApiError
 from ..api.schemas import ERRORS, In, Ref, Timestamp
 from ..loans.services import collector_by_username
@@ -81,7 +81,7 @@ def _attempts(keys: list[int | str], borrower_id: int) -> list[ContactAttempt]:
 
 
 @router.post("", response={201: ComplaintOut, **ERRORS}, summary="Record a borrower's complaint", url_name="complaints")
-def complaint_post(request: HttpRequest, payload: ComplaintIn) -> Status:
+def complaint_post(request: ApiRequest, payload: ComplaintIn) -> Status:
     """Routes the complaint to the reviewing supervisor or compliance, sets its deadlines and, for the categories
     the jurisdiction's settings name, places a collection hold on the borrower (`hold_placed`)."""
     with transaction.atomic():

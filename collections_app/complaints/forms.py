@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -19,7 +19,7 @@ from .selectors import intake_attempts, intake_collectors
 class AttemptChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: ContactAttempt) -> str:
         local = timezone.localtime(obj.started_at)
-        who = obj.collector.get_username() if obj.collector_id else "-"
+        who = obj.collector.get_username() if obj.collector is not None else "-"
         return (f"{date_format(local, 'Y-m-d H:i')} · {obj.get_channel_display()} · {obj.phone.masked} · "
                 f"{obj.get_outcome_display() or '-'} · {who}")
 
@@ -36,7 +36,7 @@ class ComplaintIntakeForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text=_("Empty: now."),
     )
-    collectors = forms.ModelMultipleChoiceField(
+    collectors: forms.ModelMultipleChoiceField[Any] = forms.ModelMultipleChoiceField(
         label=_("Collectors concerned"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
         help_text=_("The first one selected decides which supervisor reviews the complaint."),
     )
@@ -47,8 +47,8 @@ class ComplaintIntakeForm(forms.Form):
     def __init__(self, *args: Any, loan: Loan, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.loan = loan
-        self.fields["collectors"].queryset = intake_collectors(loan)
-        self.fields["attempts"].queryset = intake_attempts(loan)
+        cast(forms.ModelMultipleChoiceField, self.fields["collectors"]).queryset = intake_collectors(loan)
+        cast(forms.ModelMultipleChoiceField, self.fields["attempts"]).queryset = intake_attempts(loan)
 
     def clean_received_at(self) -> Any:
         value = self.cleaned_data.get("received_at")
@@ -78,7 +78,8 @@ class ReportPeriodForm(forms.Form):
     MAX_DAYS = 366
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("start"), data.get("end")
         today = timezone.localdate()
         end = end or today

@@ -30,7 +30,8 @@ class ContactPolicyVersionForm(forms.ModelForm):
         fields = ["policy", "effective_from", "change_note", *EDITABLE_KEYS]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         policy_obj = cleaned.get("policy")
         if policy_obj is None or self.errors:
             return cleaned

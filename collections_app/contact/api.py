@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Status
@@ -25,6 +24,7 @@ from consent_app.services import (
     restriction_place,
 )
 
+from ..api.auth import ApiRequest
 from ..api.errors import ApiError
 from ..api.lookups import _borrower, _loan, _phone_of
 from ..models import ContactAttempt
@@ -44,7 +44,7 @@ def _restriction_out(restriction: Restriction) -> dict[str, Any]:
     # The free-text reason is not echoed: it may name people or numbers.
     return {
         "id": restriction.pk, "borrower_ref": restriction.borrower.borrower_ref,
-        "loan_ref": restriction.loan.loan_ref if restriction.loan_id else None, "kind": restriction.kind,
+        "loan_ref": restriction.loan.loan_ref if restriction.loan is not None else None, "kind": restriction.kind,
         "starts_at": restriction.starts_at, "ends_at": restriction.ends_at, "lifted_at": restriction.lifted_at,
         "active": restriction.is_active(),
     }
@@ -64,12 +64,12 @@ def _attempt_out(attempt: ContactAttempt) -> dict[str, Any]:
     tags=["consents"],
     summary="Record a borrower's consent to be contacted on one of their numbers",
 )
-def consent_post(request: HttpRequest, payload: s.ConsentIn) -> Status:
+def consent_post(request: ApiRequest, payload: s.ConsentIn) -> Status:
     with transaction.atomic():
         borrower = _borrower(payload.borrower_ref)
         phone = _phone_of(borrower, payload.phone)
         consent = consent_grant(
-            phone=phone, channels=payload.channels, basis=payload.basis, evidence_ref=payload.evidence_ref,
+            phone=phone, channels=list(payload.channels), basis=payload.basis, evidence_ref=payload.evidence_ref,
             granted_at=payload.granted_at, expires_at=payload.expires_at, actor=request.auth,
         )
         return Status(201, _consent_out(consent))
@@ -82,7 +82,7 @@ def consent_post(request: HttpRequest, payload: s.ConsentIn) -> Status:
     tags=["consents"],
     summary="Withdraw a consent (idempotent: a withdrawn consent keeps its first withdrawal time)",
 )
-def consent_withdraw_post(request: HttpRequest, consent_id: int, payload: s.ConsentWithdrawIn) -> Status:
+def consent_withdraw_post(request: ApiRequest, consent_id: int, payload: s.ConsentWithdrawIn) -> Status:
     with transaction.atomic():
         consent = Consent.objects.select_related("phone__borrower").filter(pk=consent_id).first()
         if consent is None:
@@ -100,7 +100,7 @@ def consent_withdraw_post(request: HttpRequest, consent_id: int, payload: s.Cons
     tags=["restrictions"],
     summary="Place a restriction (cease, attorney, dispute, hold, ...) on a borrower or one loan",
 )
-def restriction_post(request: HttpRequest, payload: s.RestrictionIn) -> Status:
+def restriction_post(request: ApiRequest, payload: s.RestrictionIn) -> Status:
     with transaction.atomic():
         borrower = _borrower(payload.borrower_ref)
         loan = _loan(payload.loan_ref) if payload.loan_ref else None
@@ -119,7 +119,7 @@ def restriction_post(request: HttpRequest, payload: s.RestrictionIn) -> Status:
     summary="Lift a restriction (idempotent; kept for the record)",
 )
 def restriction_lift_post(
-    request: HttpRequest, restriction_id: int, payload: s.RestrictionLiftIn | None = None
+    request: ApiRequest, restriction_id: int, payload: s.RestrictionLiftIn | None = None
 ) -> Status:
     with transaction.atomic():
         restriction = Restriction.objects.select_related("borrower", "loan").filter(pk=restriction_id).first()
@@ -138,7 +138,7 @@ def restriction_lift_post(
     tags=["contact"],
     summary="May this number be contacted about this loan on this channel now (or at `at`)?",
 )
-def contact_check_post(request: HttpRequest, payload: s.ContactCheckIn) -> Status:
+def contact_check_post(request: ApiRequest, payload: s.ContactCheckIn) -> Status:
     with transaction.atomic():
         loan = _loan(payload.loan_ref)
         phone = _phone_of(loan.borrower, payload.phone)
@@ -161,7 +161,7 @@ def contact_check_post(request: HttpRequest, payload: s.ContactCheckIn) -> Statu
     tags=["contact"],
     summary="Report a contact the dialer made (idempotent by external_id)",
 )
-def contact_attempt_post(request: HttpRequest, payload: s.ContactAttemptIn) -> Status:
+def contact_attempt_post(request: ApiRequest, payload: s.ContactAttemptIn) -> Status:
     """A contact that broke the policy is still recorded, flagged `compliant: false` with its reasons."""
     with transaction.atomic():
         loan = _loan(payload.loan_ref)

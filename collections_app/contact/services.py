@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from audit_app.models import AuditAction
 from audit_app.services import audit_log
+from consent_app.history import with_change_reason
 from consent_app.models import Borrower, Consent, PhoneNumber, PhoneStatus
 from consent_app.services import consent_withdraw, phone_set_status
 from consent_app.validators import validate_timezone
@@ -82,7 +83,7 @@ def contact_start(
         loan=loan, phone=phone, borrower_id=loan.borrower_id, channel=channel, direction="outbound",
         started_at=at, collector=collector, compliant=True, reasons=[], policy_version=version, source="desk",
     )
-    attempt._change_reason = "started"
+    with_change_reason(attempt, "started")
     attempt.save()
     audit_log(
         action=AuditAction.CONTACT_ATTEMPT_RECORDED, subject=attempt, actor=collector,
@@ -133,7 +134,7 @@ def attempt_complete(
     attempt.opt_out = opt_out
     attempt.duration_s = duration_s
     attempt.ended_at = ended_at or timezone.now()
-    attempt._change_reason = f"outcome {outcome}"
+    with_change_reason(attempt, f"outcome {outcome}")
     attempt.save()
     _apply_consequences(attempt=attempt, actor=actor)
     audit_log(
@@ -198,7 +199,7 @@ def attempt_record(
         source="dialer",
     )
     attempt.full_clean(exclude=["loan", "phone", "borrower", "collector", "policy_version"], validate_unique=False)
-    attempt._change_reason = "reported by the dialer"
+    with_change_reason(attempt, "reported by the dialer")
     attempt.save()
     _apply_consequences(attempt=attempt, actor=actor)
     audit_log(
@@ -280,7 +281,7 @@ def policy_version_create(
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
         **{key: data[key] for key in EDITABLE_KEYS},
     )
-    version._change_reason = change_note[:100]
+    with_change_reason(version, change_note[:100])
     version.save()
     audit_log(
         action=AuditAction.POLICY_VERSION_CREATED, subject=version, actor=actor,

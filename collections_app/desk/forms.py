@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -30,7 +31,7 @@ class ReassignForm(forms.Form):
 
     def __init__(self, *args, collectors=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["collector"].choices = [(c.username, c.username) for c in collectors]
+        cast(forms.ChoiceField, self.fields["collector"]).choices = [(c.username, c.username) for c in collectors]
 
 
 class OutcomeForm(forms.Form):

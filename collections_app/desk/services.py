@@ -19,6 +19,7 @@ from audit_app.models import AuditAction
 from audit_app.services import audit_log
 from collections_app.contact.selectors import contact_snapshots_for_loans
 from collections_app.contact.services import attempt_complete
+from consent_app.history import with_change_reason
 from consent_app.models import PhoneNumber, RestrictionKind
 from consent_app.services import restriction_place
 
@@ -53,7 +54,7 @@ def evaluate_loans(loans: list[Loan], at: datetime, channel: str = "call") -> di
                 "phone_id": phone.pk,
                 "masked": phone.masked,
                 "owner": phone.owner,
-                "relation": phone.third_party.relation if phone.third_party_id else "",
+                "relation": phone.third_party.relation if phone.third_party is not None else "",
                 "allowed": decision.allowed,
                 "reasons": [str(r.code) for r in decision.reasons],
                 "next_allowed_at": decision.next_allowed_at.isoformat() if decision.next_allowed_at else None,
@@ -163,7 +164,7 @@ def callback_schedule(*, loan: Loan, collector: Any, due_at: datetime, actor: An
             ) % {"when": local.strftime("%Y-%m-%d %H:%M")}})
         raise ValidationError({"callback_at": _("The policy does not allow calling this borrower.")})
     callback = Callback(loan=loan, phone=phone, collector=collector, due_at=due_at)
-    callback._change_reason = "scheduled"
+    with_change_reason(callback, "scheduled")
     callback.save()
     audit_log(action=AuditAction.CALLBACK_SCHEDULED, subject=callback, actor=actor,
               data={"loan_ref": loan.loan_ref, "due_at": due_at})
@@ -191,7 +192,7 @@ def note_add(*, loan: Loan, text: str, actor: Any) -> Note:
     if len(text) > 4000:
         raise ValidationError({"note": _("A note has at most 4,000 characters.")})
     note = Note(loan=loan, author=actor, text=text)
-    note._change_reason = "added"
+    with_change_reason(note, "added")
     note.save()
     audit_log(action=AuditAction.NOTE_ADDED, subject=note, actor=actor, data={"loan_ref": loan.loan_ref})
     return note
@@ -268,7 +269,7 @@ def attempts_close_stale(*, now: datetime | None = None) -> int:
                 continue  # completed meanwhile
             attempt.outcome = AttemptOutcome.NO_ANSWER
             attempt.ended_at = now
-            attempt._change_reason = "closed automatically: no outcome recorded in time"
+            with_change_reason(attempt, "closed automatically: no outcome recorded in time")
             attempt.save(update_fields=["outcome", "ended_at"])
             audit_log(action=AuditAction.CONTACT_ATTEMPT_RECORDED, subject=attempt, actor=None,
                       data={"state": "closed_stale", "outcome": attempt.outcome})

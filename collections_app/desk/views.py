@@ -30,6 +30,7 @@ from consent_app.models import Consent, PhoneNumber, Restriction, RestrictionKin
 from consent_app.services import phone_reveal, restriction_lift
 
 from .. import policy
+from ..http import AuthenticatedRequest
 from ..models import Callback, ContactAttempt, Loan, Note, WorklistEntry
 from ..permissions import (
     can_contact,
@@ -72,7 +73,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def worklist(request: HttpRequest) -> HttpResponse:
+def worklist(request: AuthenticatedRequest) -> HttpResponse:
     if not is_collector(request.user):
         raise Http404
     today = timezone.localdate()
@@ -107,7 +108,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def worklist_refresh(request: HttpRequest) -> HttpResponse:
+def worklist_refresh(request: AuthenticatedRequest) -> HttpResponse:
     if not is_collector(request.user):
         raise Http404
     transaction.on_commit(lambda: build_worklist_for_collector.delay(request.user.pk))
@@ -319,7 +320,7 @@ def team(request: HttpRequest) -> HttpResponse:
     promises = promises_made_counts([c.pk for c in collectors], today)
     for collector in collectors:
         collector.promises_today = promises.get(collector.pk, 0)
-    blocked = Counter()
+    blocked: Counter[str] = Counter()
     for codes in WorklistEntry.objects.filter(
         collector__in=[c.pk for c in collectors], work_date=today, contactable=False
     ).values_list("reason_codes", flat=True):

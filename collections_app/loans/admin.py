@@ -29,6 +29,7 @@ from consent_app.admin.toolkit import (
     link_to,
     save_formset_audited,
 )
+from consent_app.history import with_change_reason
 from consent_app.models import Restriction
 
 from ..models import Loan, LoanStatus, Payment, Team, TeamMember
@@ -207,7 +208,7 @@ class _AuditedAdminWrites:
     the admin's transaction."""
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        obj._change_reason = "changed in admin" if change else "added in admin"
+        with_change_reason(obj, "changed in admin" if change else "added in admin")
         super().save_model(request, obj, form, change)  # type: ignore[misc]
         admin_change_log(request=request, obj=obj, op="changed" if change else "added", fields=form.changed_data)
 

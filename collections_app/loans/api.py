@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Status
 
@@ -19,6 +18,7 @@ from consent_app.services import (
     borrower_upsert,
 )
 
+from ..api.auth import ApiRequest
 from ..api.errors import ApiError
 from ..api.lookups import _borrower, _check_geographic, _loan, _money
 from ..models import Loan, Payment
@@ -74,7 +74,7 @@ def _payment_out(payment: Payment) -> dict[str, Any]:
     tags=["borrowers"],
     summary="Create or update a borrower with their numbers and third-party contacts",
 )
-def borrower_put(request: HttpRequest, borrower_ref: s.Ref, payload: s.BorrowerIn) -> Status:
+def borrower_put(request: ApiRequest, borrower_ref: s.Ref, payload: s.BorrowerIn) -> Status:
     """Numbers are added, never removed (a number no longer used is marked, not deleted). Omitted optional
     fields (national_id, timezone) are cleared: PUT replaces. Omitted `third_parties` leaves them as they are."""
     jurisdiction_region = {"CN": "CN", "US": "US", "UK": "GB"}[payload.jurisdiction]
@@ -110,7 +110,7 @@ def borrower_put(request: HttpRequest, borrower_ref: s.Ref, payload: s.BorrowerI
     tags=["loans"],
     summary="Create or update a loan",
 )
-def loan_put(request: HttpRequest, loan_ref: s.Ref, payload: s.LoanIn) -> Status:
+def loan_put(request: ApiRequest, loan_ref: s.Ref, payload: s.LoanIn) -> Status:
     with transaction.atomic():
         borrower = _borrower(payload.borrower_ref)
         loan, created = loan_upsert(
@@ -128,7 +128,7 @@ def loan_put(request: HttpRequest, loan_ref: s.Ref, payload: s.LoanIn) -> Status
     tags=["payments"],
     summary="Record a payment (idempotent by external_id)",
 )
-def payment_post(request: HttpRequest, payload: s.PaymentIn) -> Status:
+def payment_post(request: ApiRequest, payload: s.PaymentIn) -> Status:
     with transaction.atomic():
         loan = _loan(payload.loan_ref)
         existing = Payment.objects.select_related("loan").filter(external_id=payload.external_id).first()

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from audit_app.models import AuditAction
 from audit_app.services import audit_log
+from consent_app.history import with_change_reason
 from consent_app.models import Borrower
 from consent_app.validators import is_in_future
 
@@ -44,7 +45,7 @@ def loan_upsert(
     balance_d = parse_amount(balance, currency=currency, field_name="balance")
     loan = Loan.objects.select_for_update().filter(loan_ref=loan_ref).first()
     created = loan is None
-    if created:
+    if loan is None:
         loan = Loan(loan_ref=loan_ref, borrower=borrower)
     elif loan.borrower_id != borrower.pk:
         raise ValidationError({"borrower_ref": _("This loan belongs to another borrower.")})
@@ -57,7 +58,7 @@ def loan_upsert(
     for key, value in new_values.items():
         setattr(loan, key, value)
     loan.full_clean(exclude=None if created else ["loan_ref"], validate_unique=False)
-    loan._change_reason = reason or ("created" if created else "updated")
+    with_change_reason(loan, reason or ("created" if created else "updated"))
     loan.save()
     audit_log(
         action=AuditAction.LOAN_CREATED if created else AuditAction.LOAN_UPDATED, subject=loan, actor=actor,
@@ -77,7 +78,7 @@ def loan_assign(*, loan: Loan, collector: Any, actor: Any, reason: str = "") -> 
     if old == new:
         return loan
     loan.assigned_collector_id = new
-    loan._change_reason = reason or "assigned"
+    with_change_reason(loan, reason or "assigned")
     loan.save(update_fields=["assigned_collector", "updated_at"])
     audit_log(
         action=AuditAction.LOAN_ASSIGNED, subject=loan, actor=actor,
@@ -112,7 +113,7 @@ def payment_record(
         return existing, False
     payment = Payment(external_id=external_id, loan=loan, amount=amount_d, paid_at=paid_at)
     payment.full_clean(validate_unique=False)
-    payment._change_reason = "recorded"
+    with_change_reason(payment, "recorded")
     try:
         with transaction.atomic():
             payment.save()
@@ -127,7 +128,7 @@ def payment_record(
         loan.balance = Decimal("0")  # the settlement's discount is written off
     if loan.balance == 0 and loan.status == LoanStatus.ACTIVE:
         loan.status = LoanStatus.SETTLED if allocation.settles_loan else LoanStatus.PAID
-    loan._change_reason = f"payment {external_id}"
+    with_change_reason(loan, f"payment {external_id}")
     loan.save(update_fields=["balance", "status", "updated_at"])
     audit_log(
         action=AuditAction.PAYMENT_RECORDED, subject=payment, actor=actor,

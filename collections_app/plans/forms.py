@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -63,7 +63,8 @@ class InstallmentForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount"), required=False, min_value=0, max_digits=14, decimal_places=2)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if bool(data.get("due_date")) != (data.get("amount") is not None):
             raise forms.ValidationError(_("Give both a date and an amount, or leave the row empty."))
         return data
@@ -77,8 +78,11 @@ class BaseInstallmentFormSet(forms.BaseFormSet):
 
 def installment_formset(data: Any = None) -> BaseInstallmentFormSet:
     rows = min(12, settings.PLAN_MAX_INSTALLMENTS)
-    FormSet = forms.formset_factory(InstallmentForm, formset=BaseInstallmentFormSet, extra=rows,
-                                    max_num=settings.PLAN_MAX_INSTALLMENTS, validate_max=True)
+    # formset_factory's stub returns type[BaseFormSet]: the class it builds subclasses the `formset` given.
+    FormSet = cast(type[BaseInstallmentFormSet], forms.formset_factory(
+        InstallmentForm, formset=BaseInstallmentFormSet, extra=rows, max_num=settings.PLAN_MAX_INSTALLMENTS,
+        validate_max=True,
+    ))
     return FormSet(data, prefix="inst")
 
 

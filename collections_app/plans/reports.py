@@ -147,8 +147,9 @@ def plan_report(*, user: Any, date_from: date, date_to: date) -> PlanReport:
     collectors = sorted(rows.values(), key=lambda r: (r.team, r.label))
     teams: dict[str, ReportRow] = {}
     total = ReportRow(label="")
-    for r in collectors:
-        teams.setdefault(r.team, ReportRow(label=r.team, team=r.team)).add(r)
-        total.add(r)
+    for collector_row in collectors:
+        teams.setdefault(collector_row.team, ReportRow(label=collector_row.team, team=collector_row.team)).add(
+            collector_row)
+        total.add(collector_row)
     return PlanReport(date_from=date_from, date_to=date_to, collectors=collectors,
                       teams=sorted(teams.values(), key=lambda r: r.label), total=total)

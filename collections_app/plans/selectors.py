@@ -65,7 +65,7 @@ def loans_with_broken_or_due_promises(loan_ids: Iterable[int], today: date) -> d
             newest_commitment[loan_id] = max(created_at, newest_commitment.get(loan_id, created_at))
             if due_date <= today:
                 offer(loan_id, DUE)
-        else:
+        elif broken_at is not None:  # always: a broken promise is selected by broken_at >= since
             broken.append((loan_id, broken_at))
     plans = (
         RepaymentPlan.objects.filter(
@@ -78,7 +78,8 @@ def loans_with_broken_or_due_promises(loan_ids: Iterable[int], today: date) -> d
     )
     for loan_id, state, next_due, created_at, broken_at in plans:
         if state == PlanState.BROKEN:
-            broken.append((loan_id, broken_at))
+            if broken_at is not None:  # always: a broken plan is selected by broken_at >= since
+                broken.append((loan_id, broken_at))
             continue
         newest_commitment[loan_id] = max(created_at, newest_commitment.get(loan_id, created_at))
         if state == PlanState.ACTIVE and next_due is not None and next_due <= today:
@@ -137,7 +138,12 @@ def broken_promise_alerts(collector: Any, since: datetime) -> list[BrokenAlert]:
         .values_list("pk", "loan_id", "loan__loan_ref", "agreed_total", "first_broken", "broken_at",
                      "loan__currency")
     )
-    alerts = [BrokenAlert("promise", *row) for row in promises] + [BrokenAlert("plan", *row) for row in plans]
+    alerts = [
+        BrokenAlert(kind, pk, loan_id, loan_ref, amount, due_date, broken_at, currency)
+        for kind, rows in (("promise", promises), ("plan", plans))
+        for pk, loan_id, loan_ref, amount, due_date, broken_at, currency in rows
+        if broken_at is not None  # always: both queries select by broken_at >= since
+    ]
     return sorted(alerts, key=lambda a: (a.broken_at, a.kind, a.object_id), reverse=True)
 
 

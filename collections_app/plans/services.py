@@ -230,6 +230,8 @@ def _validate_schedule(
 
 
 def _team_supervisor(collector_id: int | None) -> Any:
+    if collector_id is None:
+        return None
     membership = TeamMember.objects.select_related("team__supervisor").filter(user_id=collector_id).first()
     return membership.team.supervisor if membership is not None else None
 

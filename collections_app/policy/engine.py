@@ -487,7 +487,9 @@ def _consent(ctx: _Context, t: datetime) -> list[_Block]:
         return []
     blocks: list[_Block] = []
     if number.status == "opted_out":
-        blocks.append(_Block(ReasonCode.CONSENT_WITHDRAWN, OPTED_OUT_MESSAGE, None, _consent))
+        blocks.append(_Block(
+            ReasonCode.CONSENT_WITHDRAWN, message_for(ReasonCode.CONSENT_WITHDRAWN, OPTED_OUT_MESSAGE), None, _consent
+        ))
     covering = [
         consent
         for consent in ctx.snapshot.consents

@@ -163,4 +163,4 @@ def message_for(code: ReasonCode, template: Any = None, **params: object) -> str
     tpl = MESSAGES[code] if template is None else template
     if not params:
         return cast(str, tpl)
-    return cast(str, _lazy_interpolate(tpl, params))
+    return _lazy_interpolate(tpl, params)

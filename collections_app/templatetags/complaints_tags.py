@@ -23,7 +23,7 @@ def account_complaints_panel(loan: Any, user: Any) -> dict[str, Any]:
     return {
         "loan": loan,
         "rows": [{"complaint": c, "can_open": c.pk in can_open, "overdue": c.is_open and c.is_overdue(now),
-                  "hold_active": bool(c.hold_restriction_id and c.hold_restriction.lifted_at is None)}
+                  "hold_active": c.hold_restriction is not None and c.hold_restriction.lifted_at is None}
                  for c in complaints],
     }
 

@@ -163,6 +163,28 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }
 
+# Audit chain (audit_app; see audit_app/chain.py and `manage.py verify_audit_chain`).
+# AUDIT_CHAIN_KEYS (secret; set in local/test/production): ordered "id:key" pairs, the first seals new events and
+# every one verifies; rotate by prepending a new pair and keep the old ones for as long as their events exist.
+# AUDIT_CHECKPOINT_SIGNING_KEY (secret): Ed25519 private key, base64 of the raw 32 bytes or PEM;
+# AUDIT_CHECKPOINT_PUBLIC_KEY: the matching public key (derived from the private one when empty) — a verifier
+# needs only this. Generate a pair with:
+#   python -c "import base64,os; from cryptography.hazmat.primitives.asymmetric.ed25519 import \
+#   Ed25519PrivateKey as K; k=K.from_private_bytes(os.urandom(32)); print(base64.b64encode(k.private_bytes_raw())\
+#   .decode(), base64.b64encode(k.public_key().public_bytes_raw()).decode())"
+AUDIT_CHECKPOINT_PUBLIC_KEY = env("AUDIT_CHECKPOINT_PUBLIC_KEY", default="")
+# Signed checkpoints of the chain head go to this directory, outside the database (point it at storage the
+# database's administrators cannot rewrite: another host, an append-only or object-locked mount). One JSON line
+# per checkpoint, one file per UTC day.
+AUDIT_CHECKPOINT_DIR = Path(env("AUDIT_CHECKPOINT_DIR", default=str(BASE_DIR / "var" / "audit-checkpoints")))
+AUDIT_CHECKPOINT_SECONDS = env.int("AUDIT_CHECKPOINT_SECONDS", default=60)
+# Seal after each audited transaction commits (one seal_chain task per transaction; inline with eager Celery).
+# Production turns it off and relies on beat's seal_chain every second, so the broker is not flooded.
+AUDIT_SEAL_ON_COMMIT = env.bool("AUDIT_SEAL_ON_COMMIT", default=True)
+AUDIT_SEAL_SECONDS = env.float("AUDIT_SEAL_SECONDS", default=1.0)
+# verify_audit_chain reports events still unsealed after this many seconds (the sealer is not running).
+AUDIT_UNSEALED_GRACE_SECONDS = env.int("AUDIT_UNSEALED_GRACE_SECONDS", default=60)
+
 # Nightly and periodic jobs (celery beat). Each task is idempotent and splits its work into per-collector or
 # per-chunk subtasks that any worker can take.
 from celery.schedules import crontab  # noqa: E402
@@ -174,6 +196,15 @@ CELERY_BEAT_SCHEDULE = {
     "escalate-overdue-complaints": {
         "task": "collections_app.escalate_overdue_complaints", "schedule": crontab(minute=15),
     },
+    # Seal committed audit events into the chain; a run not started within a few seconds is dropped (the next
+    # one seals its events), so a slow worker does not pile them up.
+    "audit-seal-chain": {
+        "task": "audit_app.seal_chain", "schedule": AUDIT_SEAL_SECONDS, "options": {"expires": 5 * AUDIT_SEAL_SECONDS},
+    },
+    "audit-write-checkpoint": {
+        "task": "audit_app.write_checkpoint", "schedule": float(AUDIT_CHECKPOINT_SECONDS),
+        "options": {"expires": float(AUDIT_CHECKPOINT_SECONDS)},
+    },
 }
 
 # The desk: an in-progress call with no outcome after this many minutes is closed automatically.
@@ -182,13 +213,15 @@ ATTEMPT_STALE_MINUTES = env.int("ATTEMPT_STALE_MINUTES", default=30)
 # Repayment plans and promises (collections_app.plans). Hard limits that no approval can lift; what each role may
 # grant without approval is the ApprovalLimit model (admin), with PLAN_DEFAULT_APPROVAL_LIMITS when it has no row.
 from decimal import Decimal  # noqa: E402
+from typing import Any  # noqa: E402
 
 PLAN_MIN_INSTALLMENT = Decimal(env("PLAN_MIN_INSTALLMENT", default="100"))
 PLAN_MAX_INSTALLMENTS = env.int("PLAN_MAX_INSTALLMENTS", default=24)
 PLAN_MAX_TERM_DAYS = env.int("PLAN_MAX_TERM_DAYS", default=365)
 PLAN_MAX_FIRST_PAYMENT_DELAY_DAYS = env.int("PLAN_MAX_FIRST_PAYMENT_DELAY_DAYS", default=60)
 PLAN_MAX_DISCOUNT_PERCENT = Decimal(env("PLAN_MAX_DISCOUNT_PERCENT", default="60"))
-PLAN_DEFAULT_APPROVAL_LIMITS = {
+# Keyword arguments of collections_app.plans.services.Limits, per role.
+PLAN_DEFAULT_APPROVAL_LIMITS: dict[str, dict[str, Any]] = {
     "Collector": {"max_installments": 6, "max_discount_percent": Decimal("10"), "max_first_payment_delay_days": 14},
     "Supervisor": {"max_installments": 12, "max_discount_percent": Decimal("30"), "max_first_payment_delay_days": 30},
 }

@@ -11,6 +11,10 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 # Development keys (never used in production: production.py has no defaults).
 FERNET_KEYS = env.list("FERNET_KEYS", default=["dev-only-fernet-key-0000000000000000000000"])
 BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", default="dev-only-blind-index-key-00000000000000")
+AUDIT_CHAIN_KEYS = env.list("AUDIT_CHAIN_KEYS", default=["dev1:dev-only-audit-chain-key-000000000000000000"])
+AUDIT_CHECKPOINT_SIGNING_KEY = env(
+    "AUDIT_CHECKPOINT_SIGNING_KEY", default="l9j3I185CCEM8vMabq0Xd/2OSZIT4pyBWdFHgGaqCJo="
+)
 
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -11,6 +11,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 
 FERNET_KEYS = env.list("FERNET_KEYS")
 BLIND_INDEX_KEY = env("BLIND_INDEX_KEY")
+# The audit chain's HMAC keys ("id:key,...", first seals) and the checkpoint signer's Ed25519 private key.
+AUDIT_CHAIN_KEYS = env.list("AUDIT_CHAIN_KEYS")
+AUDIT_CHECKPOINT_SIGNING_KEY = env("AUDIT_CHECKPOINT_SIGNING_KEY")
+# Beat seals every AUDIT_SEAL_SECONDS; enqueueing a seal per committed transaction would flood the broker.
+AUDIT_SEAL_ON_COMMIT = env.bool("AUDIT_SEAL_ON_COMMIT", default=False)
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = False

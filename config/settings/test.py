@@ -1,5 +1,9 @@
 """Test settings: fast hashing, eager Celery, fixed keys. DATABASE_URL selects PostgreSQL when set."""
 
+import os
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -11,6 +15,13 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 FERNET_KEYS = ["test-fernet-key-one", "test-fernet-key-old"]
 BLIND_INDEX_KEY = "test-blind-index-key"
+AUDIT_CHAIN_KEYS = ["t2:test-audit-chain-key-two-000000000000000000", "t1:test-audit-chain-key-one-00000000000000000"]
+AUDIT_CHECKPOINT_SIGNING_KEY = "O88lGrIx4joqPPajUVVp503eXm3enXRS89qTAYVZy+s="
+AUDIT_CHECKPOINT_PUBLIC_KEY = ""
+# Per test process: checkpoints must never outlive the test database they describe (tests/audit_app overrides it
+# with a fresh directory per test).
+AUDIT_CHECKPOINT_DIR = Path(tempfile.gettempdir()) / f"collector-desk-test-audit-checkpoints-{os.getpid()}"
+AUDIT_SEAL_ON_COMMIT = True
 
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -56,7 +56,7 @@ class PhoneNumberInline(ReadOnlyInline):
 
     @admin.display(description=_("owner"))
     def owner_label(self, obj: PhoneNumber) -> str:
-        return obj.third_party.contact_ref if obj.third_party_id else str(_("Borrower"))
+        return obj.third_party.contact_ref if obj.third_party is not None else str(_("Borrower"))
 
 
 class ThirdPartyPhoneInline(PhoneNumberInline):

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -51,7 +52,8 @@ class ConsentGrantForm(forms.ModelForm):
         fields = ("phone", "channels", "basis", "evidence_ref", "granted_at", "expires_at")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         phone, granted_at, expires_at = data.get("phone"), data.get("granted_at"), data.get("expires_at")
         if phone is not None and phone.third_party_id is not None:
             self.add_error("phone", _("Consent is given by the borrower for the borrower's own numbers."))
@@ -79,14 +81,15 @@ class ConsentWithdrawForm(forms.ModelForm):
         fields: tuple[str, ...] = ()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         unknown = set(data.get("withdraw_channels") or ()) - set(self.instance.channels)
         if unknown:
             self.add_error("withdraw_channels", _("This consent does not cover: %s.") % ", ".join(sorted(unknown)))
         return data
 
 
-def _withdraw_action(via: str, label: str) -> Any:
+def _withdraw_action(via: str, label: str | Promise) -> Any:
     def action(modeladmin: ConsentAdmin, request: HttpRequest, queryset: QuerySet) -> None:
         count = 0
         with transaction.atomic():

@@ -45,7 +45,8 @@ class PhoneAddForm(forms.ModelForm):
         fields = ("borrower", "third_party", "number", "kind")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         borrower, third_party = data.get("borrower"), data.get("third_party")
         if borrower is None or not data.get("number"):
             return data
@@ -73,7 +74,8 @@ class PhoneStatusForm(forms.ModelForm):
         fields = ("status",)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if "status" in self.changed_data and not (data.get("status_reason") or "").strip():
             self.add_error("status_reason", _("Say why the status changes."))
         return data
@@ -101,7 +103,7 @@ class PhoneNumberAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
 
     @admin.display(description=_("owner"))
     def owner_label(self, obj: PhoneNumber) -> str:
-        return obj.third_party.contact_ref if obj.third_party_id else str(_("Borrower"))
+        return obj.third_party.contact_ref if obj.third_party is not None else str(_("Borrower"))
 
     form = PhoneStatusForm
     add_form = PhoneAddForm

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from ..history import with_change_reason
 from ..models import (
     InconvenientTime,
     Restriction,
@@ -42,7 +43,8 @@ class RestrictionPlaceForm(forms.ModelForm):
         fields = ("borrower", "loan", "kind", "starts_at", "ends_at", "reason")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         borrower, loan = data.get("borrower"), data.get("loan")
         if borrower is not None and loan is not None and loan.borrower_id != borrower.pk:
             self.add_error("loan", _("The loan belongs to another borrower."))
@@ -61,7 +63,8 @@ class RestrictionLiftForm(forms.ModelForm):
         fields: tuple[str, ...] = ()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("lift") and not (data.get("lift_reason_text") or "").strip():
             self.add_error("lift_reason_text", _("Say why the restriction is lifted."))
         return data
@@ -161,6 +164,6 @@ class InconvenientTimeAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
     def save_model(self, request: HttpRequest, obj: InconvenientTime, form: Any, change: bool) -> None:
         # No service for inconvenient times: the change reason and the audit event are written here, inside the
         # admin's transaction (changeform_view is atomic).
-        obj._change_reason = "changed in admin" if change else "added in admin"
+        with_change_reason(obj, "changed in admin" if change else "added in admin")
         super().save_model(request, obj, form, change)
         admin_change_log(request=request, obj=obj, op="changed" if change else "added", fields=form.changed_data)

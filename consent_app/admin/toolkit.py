@@ -33,6 +33,7 @@ from audit_app.models import AuditAction
 from audit_app.services import audit_log
 
 from .. import scopes
+from ..history import with_change_reason
 from ..models import (
     JURISDICTION_REGIONS,
     PhoneNumber,
@@ -116,7 +117,7 @@ def save_formset_audited(request: HttpRequest, formset: Any) -> None:
     changes = [(obj, "added", added_fields.get(id(obj), [])) for obj in formset.new_objects]
     changes += [(obj, "changed", fields) for obj, fields in formset.changed_objects]
     for obj, op, fields in changes:
-        obj._change_reason = f"{op} in admin"
+        with_change_reason(obj, f"{op} in admin")
         obj.save()
         admin_change_log(request=request, obj=obj, op=op, fields=fields)
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit_app.models import AuditAction, AuditEvent
-from audit_app.services import audit_log
+from audit_app.services import audit_chain_seal, audit_log
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -19,13 +19,15 @@ CHANGELIST = "admin:audit_app_auditevent_changelist"
 def events(compliance):
     borrower = f.BorrowerFactory()
     consent = f.ConsentFactory(phone=f.PhoneNumberFactory(borrower=borrower))
-    return [
+    written = [
         audit_log(action=AuditAction.BORROWER_CREATED, subject=borrower, actor=compliance,
                   data={"borrower_ref": borrower.borrower_ref}),
         audit_log(action=AuditAction.CONSENT_GRANTED, subject=consent, actor=compliance, data={"channels": ["call"]}),
         audit_log(action=AuditAction.CONSENT_WITHDRAWN, subject=consent, actor=compliance, data={"via": "letter"}),
         audit_log(action=AuditAction.IMPORT_RUN, subject_type="import", subject_id="batch-7"),
     ]
+    audit_chain_seal()
+    return [AuditEvent.objects.get(pk=e.pk) for e in written]
 
 
 def _listed(response) -> list[AuditEvent]:
