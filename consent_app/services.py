@@ -346,7 +346,7 @@ def restriction_lift(
     (collections_app.permissions decides: by kind and team); jobs (no actor) and the Integration API's users act
     for the system of record. Refused: PermissionDenied, and nothing changes."""
     _require_aware(at, "at")
-    restriction = Restriction.objects.select_for_update().select_related("borrower", "loan").get(pk=restriction.pk)
+    restriction = Restriction.objects.select_for_update().get(pk=restriction.pk)
     if getattr(actor, "is_authenticated", False) and not actor.has_perm("consent_app.lift_restriction", restriction):
         raise PermissionDenied(_("You may not lift this restriction."))
     if restriction.lifted_at is not None:
