@@ -45,4 +45,4 @@ lock: $(PY)
 	$(PY) -m pip freeze --exclude-editable > requirements.lock
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles
+	rm -rf $(VENV) db.sqlite3 staticfiles var

@@ -703,7 +703,7 @@ class LoanImporter:
         loan = state.loans.get(row.loan_ref)
         if loan is not None:
             if borrower.pk is None or loan.borrower_id != borrower.pk:
-                raise RowRejected([RowError(row.line, "loan_ref", OTHER_BORROWERS_LOAN)])
+                raise RowRejected([RowError(row.line, "loan_ref", str(OTHER_BORROWERS_LOAN))])
             if self._loan_differs(loan, row) or (
                 row.collector is not None and loan.assigned_collector_id != row.collector.pk
             ):
@@ -863,7 +863,7 @@ class LoanImporter:
 
         loan = state.loans.get(row.loan_ref)
         if loan is not None and loan.borrower_id != borrower.pk:
-            raise RowRejected([RowError(row.line, "loan_ref", OTHER_BORROWERS_LOAN)])
+            raise RowRejected([RowError(row.line, "loan_ref", str(OTHER_BORROWERS_LOAN))])
         if loan is None or self._loan_differs(loan, row):
             loan, created = self._call(
                 row, {}, "loan_ref", loan_upsert,

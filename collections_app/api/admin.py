@@ -19,8 +19,7 @@ from .auth import api_token_revoke
 class ApiTokenAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["revoked_at"]
-    readonly_fields = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    fields = readonly_fields
+    fields = readonly_fields = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
     actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

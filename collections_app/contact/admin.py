@@ -90,8 +90,7 @@ class ContactPolicyVersionAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 class VersionInline(ScopedAdminMixin, admin.TabularInline):
     model = ContactPolicyVersion
-    fields = ["version", "effective_from", "change_note", "created_by"]
-    readonly_fields = fields
+    fields = readonly_fields = ("version", "effective_from", "change_note", "created_by")
     extra = 0
     can_delete = False
     show_change_link = True

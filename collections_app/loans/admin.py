@@ -8,7 +8,7 @@ audit event itself. See consent_app.admin for the shared rules (masking, phone s
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
 from django.contrib import admin
@@ -34,6 +34,9 @@ from consent_app.models import Restriction
 
 from ..models import Loan, LoanStatus, Payment, Team, TeamMember
 from ..permissions import COLLECTOR, SUPERVISOR, supervised_collectors
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 # --- List filters ------------------------------------------------------------------------------------------------
 
@@ -216,6 +219,10 @@ class _AuditedAdminWrites:
         save_formset_audited(request, formset)
 
 
+class _TeamCounts(TypedDict):
+    n_members: int  # annotated by TeamAdmin.get_queryset
+
+
 @admin.register(Team)
 class TeamAdmin(_AuditedAdminWrites, ProtectedHistoryAdmin):
     list_display = ("name", "supervisor", "member_count")
@@ -227,7 +234,7 @@ class TeamAdmin(_AuditedAdminWrites, ProtectedHistoryAdmin):
         return super().get_queryset(request).annotate(n_members=Count("members"))
 
     @admin.display(description=_("members"), ordering="n_members")
-    def member_count(self, obj: Team) -> int:
+    def member_count(self, obj: WithAnnotations[Team, _TeamCounts]) -> int:
         return obj.n_members
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
