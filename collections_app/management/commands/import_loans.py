@@ -8,7 +8,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from collections_app.importer import DEFAULT_BATCH_SIZE, ImportFileError, LoanImporter, RowError
+from collections_app.imports.rows import DEFAULT_BATCH_SIZE, ImportFileError, RowError
+from collections_app.imports.services import LoanImporter
 
 
 class Command(BaseCommand):

@@ -425,7 +425,7 @@ def test_when_a_bulk_write_fails_the_rows_are_written_one_by_one_through_the_ser
     def refuse(*args, **kwargs):
         raise IntegrityError("simulated: another writer created the same ref meanwhile")
 
-    monkeypatch.setattr("collections_app.importer.bulk_create_with_history", refuse)
+    monkeypatch.setattr("collections_app.imports.writer.bulk_create_with_history", refuse)
     f.LoanFactory(loan_ref="L0002")  # row 2's loan belongs to someone else: only that row is refused
 
     out, err, exc = run_import(write_csv(tmp_path / "loans.csv", [row(1), row(2), row(3)]))
@@ -464,7 +464,7 @@ def test_an_unchanged_batch_costs_the_same_queries_for_1_row_and_for_40(tmp_path
 
 
 def test_the_sample_file_imports_cleanly(tmp_path):
-    sample = Path(__file__).resolve().parents[2] / "docs" / "sample-import.csv"
+    sample = Path(__file__).resolve().parents[3] / "docs" / "sample-import.csv"
     f.make_collector("collector1")
     f.make_collector("collector2")
 
