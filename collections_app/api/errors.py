@@ -31,6 +31,11 @@ class ApiError(Exception):
         self.message = message
 
 
+class BodyNotAnObject(ValueError):
+    """The body is JSON but not an object. Raised by the API's parser; ninja wraps it in its 400 "Cannot parse
+    request body", which is answered as a 422 naming the body: the request is well-formed, its shape is wrong."""
+
+
 # What a handler answers: the status, the error items and any extra headers. `register_error_handlers` renders it
 # with the API's own renderer.
 ErrorReply = tuple[int, list[dict[str, Any]], dict[str, str]]
@@ -107,6 +112,8 @@ def _on_http_error(exc: HttpError) -> ErrorReply:
             401, [{"field": None, "message": _("A valid bearer token is required.")}],
             {"WWW-Authenticate": 'Bearer realm="api"'},
         )
+    if isinstance(exc.__cause__, BodyNotAnObject):
+        return _reply(422, [{"field": "body", "message": _("The body must be a JSON object.")}])
     field = "body" if exc.status_code == 400 else None
     return _reply(exc.status_code, [{"field": field, "message": str(exc)}])
 

@@ -26,14 +26,23 @@ from ..complaints.api import router as complaints_router
 from ..contact.api import router as contact_router
 from ..loans.api import router as loans_router
 from .auth import ApiTokenAuth
-from .errors import register_error_handlers
+from .errors import BodyNotAnObject, register_error_handlers
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 class DecimalJsonParser(Parser):
-    """JSON numbers become Decimal, never float: 100.005 must stay three decimals (and be refused)."""
+    """JSON numbers become Decimal, never float: 100.005 must stay three decimals (and be refused). NaN and
+    Infinity, which Python's json module would accept, are not JSON. A body that is JSON but not an object
+    (`1.5`, `null`, `[]`) is refused too, also where the body is optional (an empty body is no body)."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        return json.loads(request.body, parse_float=Decimal)
+        data = json.loads(request.body, parse_float=Decimal, parse_constant=_refuse_constant)
+        if not isinstance(data, dict):
+            raise BodyNotAnObject
+        return data
 
 
 class _Encoder(NinjaJSONEncoder):
