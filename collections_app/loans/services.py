@@ -21,7 +21,7 @@ from consent_app.validators import is_in_future
 from ..amounts import parse_amount
 from ..models import CURRENCY_DECIMALS, Loan, LoanStatus, Payment
 from ..permissions import is_collector
-from ..plans.services import payment_allocate
+from ..plans.allocation import payment_allocate
 
 
 @transaction.atomic
@@ -94,7 +94,7 @@ def payment_record(
     """Record a payment once per `external_id` (a repeat returns the first and changes nothing) and reduce the
     loan's balance; a loan whose balance reaches zero is marked paid. The payment is allocated to the active
     plan's installments, the loan balance and any over-payment, and counted toward pending promises
-    (plans.services.payment_allocate, same transaction); a settlement paid in full sets the balance to zero and
+    (plans.allocation.payment_allocate, same transaction); a settlement paid in full sets the balance to zero and
     the status to settled. Returns (payment, created)."""
     if timezone.is_naive(paid_at):
         raise ValidationError({"paid_at": _("A time zone offset is required.")})

@@ -2,7 +2,7 @@
 
 The lifecycles are explicit state machines; the one transition table is in `collections_app.plans.states`, and
 every state change goes through it (illegal ones raise `IllegalTransition`). Writes are in
-`collections_app.plans.services`.
+`collections_app.plans.services`, and for payments in `collections_app.plans.allocation`.
 """
 
 from __future__ import annotations

@@ -1,14 +1,17 @@
-"""Writes for promises to pay, repayment plans, approvals and payment allocation (STYLE.md §1, §2).
+"""Writes for promises to pay, repayment plans, approvals and the broken-promise job (STYLE.md §1, §2).
 
 Every service here takes the loan's row lock first (SELECT ... FOR UPDATE), then the plan/promise rows: one lock
 order for payment_record, the approval views and the nightly job, so a payment and the broken-promise job cannot
 both settle the same promise, and two approvers cannot both activate a plan.
+
+The limits and schedule checks a plan is judged by are in terms.py; how a payment is split between installments,
+the balance and promises is in allocation.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -27,18 +30,13 @@ from consent_app.history import with_change_reason
 from ..amounts import parse_amount
 from ..models import (
     OPEN_PLAN_STATES,
-    Allocation,
-    AllocationKind,
-    AllocationReason,
     ApprovalLevel,
     ApprovalLimit,
     ContactAttempt,
     Installment,
     InstallmentState,
-    LimitRole,
     Loan,
     LoanStatus,
-    Payment,
     PlanKind,
     PlanState,
     Promise,
@@ -48,8 +46,8 @@ from ..models import (
 )
 from ..states import IllegalTransition
 from .states import transition
+from .terms import Limits, Terms, required_level, validate_schedule
 
-ZERO = Decimal("0")
 CENT = Decimal("0.01")
 
 
@@ -74,50 +72,12 @@ def _check_attempt(loan: Loan, contact_attempt: ContactAttempt | None) -> None:
 # --- Approval limits ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Limits:
-    max_installments: int
-    max_discount_percent: Decimal
-    max_first_payment_delay_days: int
-
-
 def approval_limits() -> dict[str, Limits]:
     """The limits per role: the ApprovalLimit rows, else settings.PLAN_DEFAULT_APPROVAL_LIMITS. One query."""
     limits = {role: Limits(**values) for role, values in settings.PLAN_DEFAULT_APPROVAL_LIMITS.items()}
     for row in ApprovalLimit.objects.all():
         limits[row.role] = Limits(row.max_installments, row.max_discount_percent, row.max_first_payment_delay_days)
     return limits
-
-
-@dataclass(frozen=True)
-class Terms:
-    """What the approval limits judge."""
-
-    installments: int
-    discount_percent: Decimal  # exact, not rounded: 10.001 % is beyond a 10 % limit
-    first_payment_delay_days: int
-
-
-def exceeded(terms: Terms, limits: Limits) -> list[str]:
-    """The limits `terms` go beyond, by code: installments, discount, first_payment_delay."""
-    codes = []
-    if terms.installments > limits.max_installments:
-        codes.append("installments")
-    if terms.discount_percent > limits.max_discount_percent:
-        codes.append("discount")
-    if terms.first_payment_delay_days > limits.max_first_payment_delay_days:
-        codes.append("first_payment_delay")
-    return codes
-
-
-def required_level(terms: Terms, limits: dict[str, Limits]) -> tuple[str, list[str]]:
-    """(who must approve, which of the collector's limits are exceeded)."""
-    beyond_collector = exceeded(terms, limits[LimitRole.COLLECTOR])
-    if not beyond_collector:
-        return ApprovalLevel.COLLECTOR, []
-    if not exceeded(terms, limits[LimitRole.SUPERVISOR]):
-        return ApprovalLevel.SUPERVISOR, beyond_collector
-    return ApprovalLevel.COMPLIANCE, beyond_collector
 
 
 @transaction.atomic
@@ -198,37 +158,6 @@ def promise_cancel(*, promise: Promise, actor: Any, reason: str) -> Promise:
 # --- Plans -------------------------------------------------------------------------------------------------------
 
 
-def _validate_schedule(
-    *, schedule: Sequence[tuple[date, Decimal]], agreed_total: Decimal, today: date
-) -> list[str]:
-    errors = []
-    if not schedule:
-        return [_("A plan needs at least one installment.")]
-    if len(schedule) > settings.PLAN_MAX_INSTALLMENTS:
-        errors.append(_("At most %(n)d installments.") % {"n": settings.PLAN_MAX_INSTALLMENTS})
-    dates = [d for d, _a in schedule]
-    if any(b <= a for a, b in zip(dates, dates[1:], strict=False)):
-        errors.append(_("Installment dates must be in increasing order, one installment per date."))
-    if dates[0] < today:
-        errors.append(_("The first installment is dated in the past."))
-    elif (dates[0] - today).days > settings.PLAN_MAX_FIRST_PAYMENT_DELAY_DAYS:
-        errors.append(_("The first payment may be at most %(n)d days away.") % {
-            "n": settings.PLAN_MAX_FIRST_PAYMENT_DELAY_DAYS})
-    if (max(dates) - today).days > settings.PLAN_MAX_TERM_DAYS:
-        errors.append(_("The plan may last at most %(n)d days.") % {"n": settings.PLAN_MAX_TERM_DAYS})
-    # The minimum never exceeds the total, so a small balance can still be settled in one payment.
-    minimum = min(settings.PLAN_MIN_INSTALLMENT, agreed_total)
-    small = [str(i) for i, (_d, amount) in enumerate(schedule, start=1) if amount < minimum]
-    if small:
-        errors.append(_("Installments %(list)s are below the minimum of %(min)s.") % {
-            "list": ", ".join(small), "min": minimum})
-    total = sum((a for _d, a in schedule), ZERO)
-    if total != agreed_total:
-        errors.append(_("The installments add up to %(sum)s, not the agreed total %(total)s.") % {
-            "sum": f"{total:.2f}", "total": f"{agreed_total:.2f}"})
-    return errors
-
-
 def _team_supervisor(collector_id: int | None) -> Any:
     if collector_id is None:
         return None
@@ -289,7 +218,7 @@ def plan_propose(
             raise ValidationError({"installments": _("Installment %(i)d has no date.") % {"i": i}})
         rows.append((due, _parse_amount(amount, currency=loan.currency, field_name="installments")))
     today = timezone.localdate()
-    errors = _validate_schedule(schedule=rows, agreed_total=total, today=today)
+    errors = validate_schedule(schedule=rows, agreed_total=total, today=today)
     if errors:
         raise ValidationError({"installments": errors})
 
@@ -346,7 +275,7 @@ def _lock_plan(plan: RepaymentPlan) -> tuple[Loan, RepaymentPlan]:
     return loan, plan
 
 
-def _end_pending_installments(plan: RepaymentPlan, *, at: datetime, reason: str) -> list[int]:
+def end_pending_installments(plan: RepaymentPlan, *, at: datetime, reason: str) -> list[int]:
     numbers = []
     for installment in plan.installments.select_for_update().filter(state=InstallmentState.PENDING):
         transition(installment, InstallmentState.CANCELLED, at=at, reason=reason)
@@ -395,7 +324,7 @@ def plan_decline(*, plan: RepaymentPlan, actor: Any, comment: str) -> RepaymentP
     plan.decided_by = actor
     plan.decision_comment = comment
     transition(plan, PlanState.DECLINED, at=now, reason=f"declined by {actor.get_username()}")
-    _end_pending_installments(plan, at=now, reason="plan declined")
+    end_pending_installments(plan, at=now, reason="plan declined")
     audit_log(
         action=AuditAction.PLAN_DECLINED, subject=plan, actor=actor,
         data={"loan_ref": loan.loan_ref, "required_level": plan.required_level, "comment": comment},
@@ -416,141 +345,10 @@ def plan_cancel(*, plan: RepaymentPlan, actor: Any, reason: str) -> RepaymentPla
     now = timezone.now()
     plan.cancel_reason = reason[:300]
     transition(plan, PlanState.CANCELLED, at=now, reason=reason)
-    numbers = _end_pending_installments(plan, at=now, reason="plan cancelled")
+    numbers = end_pending_installments(plan, at=now, reason="plan cancelled")
     audit_log(action=AuditAction.PLAN_CANCELLED, subject=plan, actor=actor,
               data={"loan_ref": loan.loan_ref, "reason": reason[:300], "installments_cancelled": numbers})
     return plan
-
-
-# --- Payment allocation ------------------------------------------------------------------------------------------
-
-
-@dataclass
-class AllocationResult:
-    allocations: list[Allocation] = field(default_factory=list)
-    settles_loan: bool = False  # a settlement was paid in full: the loan's balance goes to 0, status "settled"
-    excess: Decimal = ZERO  # the over-payment recorded as unallocated
-    plan_completed: RepaymentPlan | None = None
-    promises_kept: list[int] = field(default_factory=list)
-
-
-def _reason_without_active_plan(loan: Loan) -> str:
-    latest = RepaymentPlan.objects.filter(loan=loan).order_by("-created_at", "-id").values_list("state", flat=True)
-    state = latest.first()
-    if state == PlanState.BROKEN:
-        return AllocationReason.PLAN_BROKEN
-    if state in (PlanState.PROPOSED, PlanState.PENDING_APPROVAL):
-        return AllocationReason.PLAN_NOT_ACTIVE
-    return AllocationReason.NO_PLAN
-
-
-def payment_allocate(*, payment: Payment, loan: Loan, balance_before: Decimal, actor: Any) -> AllocationResult:
-    """Split a new payment between the active plan's installments (in due-date order), the loan balance and,
-    beyond what is owed, an unallocated over-payment; update the promises it keeps. Called by payment_record
-    inside its transaction with the loan row locked; payment_record then sets the balance and status.
-
-    - Partial payments leave the installment pending with what was paid; the next payment continues it.
-    - Nothing is allocated beyond `balance_before`: the rest is an over-payment (kind `excess`), flagged for
-      review or refund. When a settlement is paid in full the remainder of the balance is forgiven, so anything
-      paid beyond the agreed total is an over-payment too.
-    - Without an active plan (none, awaiting approval, or broken) the payment goes to the loan balance only and
-      the allocation says why; a broken plan is not revived by a late payment.
-    """
-    result = AllocationResult()
-    remaining = payment.amount
-    room = balance_before  # what the loan balance can still absorb
-    plan = RepaymentPlan.objects.select_for_update().filter(loan=loan, state=PlanState.ACTIVE).first()
-    if plan is not None:
-        for installment in plan.installments.select_for_update().filter(state=InstallmentState.PENDING).order_by(
-            "due_date", "number"
-        ):
-            part = min(remaining, installment.outstanding, room)
-            if part <= 0:
-                break
-            installment.paid_amount += part
-            if installment.paid_amount == installment.amount:
-                transition(installment, InstallmentState.PAID, at=payment.paid_at,
-                           reason=f"payment {payment.external_id}")
-            else:
-                with_change_reason(installment, f"partly paid by payment {payment.external_id}"[:100])
-                installment.save()
-            result.allocations.append(Allocation(
-                payment=payment, loan=loan, plan=plan, installment=installment, kind=AllocationKind.INSTALLMENT,
-                reason=AllocationReason.PLAN_INSTALLMENT, amount=part,
-            ))
-            remaining -= part
-            room -= part
-        all_paid = not plan.installments.filter(state=InstallmentState.PENDING).exists()
-        loan_paid_off = room <= 0
-        if all_paid or loan_paid_off:
-            now = timezone.now()
-            if not all_paid:
-                # The loan was paid off (e.g. payments while the plan awaited approval): nothing more is owed.
-                _end_pending_installments(plan, at=now, reason="loan paid off")
-            transition(plan, PlanState.COMPLETED, at=now, reason=f"payment {payment.external_id}")
-            result.plan_completed = plan
-            forgiven = ZERO
-            if plan.kind == PlanKind.SETTLEMENT and all_paid and room > 0:
-                # The settlement's discount: what the loan still owed beyond the agreed total is written off.
-                result.settles_loan = True
-                forgiven, room = room, ZERO
-            audit_log(action=AuditAction.PLAN_COMPLETED, subject=plan, actor=actor,
-                      data={"loan_ref": loan.loan_ref, "kind": plan.kind, "payment": payment.external_id,
-                            "settled": result.settles_loan, "forgiven": forgiven})
-        if remaining > 0 and room > 0:
-            part = min(remaining, room)
-            result.allocations.append(Allocation(payment=payment, loan=loan, plan=plan, kind=AllocationKind.LOAN,
-                                                 reason=AllocationReason.BEYOND_PLAN, amount=part))
-            remaining -= part
-            room -= part
-        over_reason = AllocationReason.SETTLEMENT_OVERPAID if result.settles_loan else AllocationReason.OVERPAID
-    else:
-        if room > 0:
-            part = min(remaining, room)
-            result.allocations.append(Allocation(payment=payment, loan=loan, kind=AllocationKind.LOAN,
-                                                 reason=_reason_without_active_plan(loan), amount=part))
-            remaining -= part
-        over_reason = AllocationReason.OVERPAID
-    if remaining > 0:
-        result.excess = remaining
-        result.allocations.append(Allocation(payment=payment, loan=loan, plan=plan, kind=AllocationKind.EXCESS,
-                                             reason=over_reason, amount=remaining))
-    for allocation in result.allocations:
-        with_change_reason(allocation, "allocated")
-        allocation.save()
-
-    result.promises_kept = _apply_to_promises(payment=payment, loan=loan, actor=actor)
-    audit_log(
-        action=AuditAction.PAYMENT_ALLOCATED, subject=payment, actor=actor,
-        data={"loan_ref": loan.loan_ref, "external_id": payment.external_id, "excess": result.excess,
-              "settled": result.settles_loan, "promises_kept": result.promises_kept,
-              "parts": [{"kind": a.kind, "reason": a.reason, "amount": a.amount, "plan_id": a.plan_id,
-                         "installment": a.installment.number if a.installment else None}
-                        for a in result.allocations]},
-    )
-    return result
-
-
-def _apply_to_promises(*, payment: Payment, loan: Loan, actor: Any) -> list[int]:
-    """A payment counts toward a pending promise when it was made after the promise and dated no later than the
-    promised date plus the grace days; the promise is kept once those payments add up to its amount."""
-    paid_day = timezone.localdate(payment.paid_at)
-    grace = timedelta(days=settings.PROMISE_GRACE_DAYS)
-    kept = []
-    for promise in Promise.objects.select_for_update().filter(loan=loan, state=PromiseState.PENDING):
-        if payment.paid_at < promise.created_at or paid_day > promise.due_date + grace:
-            continue
-        promise.paid_amount += payment.amount
-        if promise.paid_amount >= promise.amount:
-            transition(promise, PromiseState.KEPT, at=payment.paid_at, reason=f"payment {payment.external_id}")
-            audit_log(action=AuditAction.PROMISE_KEPT, subject=promise, actor=actor,
-                      data={"loan_ref": loan.loan_ref, "amount": promise.amount, "paid": promise.paid_amount,
-                            "payment": payment.external_id})
-            kept.append(promise.pk)
-        else:
-            with_change_reason(promise, f"partly paid by payment {payment.external_id}"[:100])
-            promise.save()
-    return kept
 
 
 # --- Broken promises and installments (the nightly job) ---------------------------------------------------------
@@ -604,7 +402,7 @@ def promises_mark_broken(*, today: date, actor: Any = None) -> BrokenCounts:
             for installment in overdue:
                 transition(installment, InstallmentState.BROKEN, at=now, reason="unpaid after the grace days")
             transition(plan, PlanState.BROKEN, at=now, reason=f"installment #{overdue[0].number} unpaid")
-            cancelled = _end_pending_installments(plan, at=now, reason="plan broken")
+            cancelled = end_pending_installments(plan, at=now, reason="plan broken")
             audit_log(action=AuditAction.PLAN_BROKEN, subject=plan, actor=actor,
                       data={"loan_id": loan_id, "broken_installments": [i.number for i in overdue],
                             "cancelled_installments": cancelled, "grace_days": settings.PROMISE_GRACE_DAYS})

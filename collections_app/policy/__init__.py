@@ -1,16 +1,9 @@
 """Contact policy engine (pure Python: no ORM, no clock). See DESIGN.md, "The contact policy engine"."""
 
-from .engine import (
-    RESTRICTION_CODES,
-    TIME_BASED_CODES,
-    candidate_zones,
-    evaluate,
-    local_day,
-    primary_zone,
-    window_contains,
-)
+from .engine import evaluate
 from .presets import PRESET_KEYS, PRESETS, params_from_preset, parse_hhmm, preset
 from .reasons import MESSAGES, RULE_KEYS, SOURCE_KEYS, ReasonCode
+from .rules import RESTRICTION_CODES, TIME_BASED_CODES
 from .types import (
     AttemptFact,
     Channel,
@@ -28,6 +21,7 @@ from .types import (
     Snapshot,
     Window,
 )
+from .zones import candidate_zones, local_day, primary_zone, window_contains
 
 __all__ = [
     "MESSAGES",

@@ -120,7 +120,7 @@ class ConsentFact:
 
 @dataclass(frozen=True)
 class RestrictionFact:
-    kind: str  # see engine.RESTRICTION_CODES
+    kind: str  # see rules.RESTRICTION_CODES
     loan_id: int | None  # None = the whole borrower
     starts_at: datetime
     ends_at: datetime | None

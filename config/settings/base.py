@@ -220,7 +220,7 @@ PLAN_MAX_INSTALLMENTS = env.int("PLAN_MAX_INSTALLMENTS", default=24)
 PLAN_MAX_TERM_DAYS = env.int("PLAN_MAX_TERM_DAYS", default=365)
 PLAN_MAX_FIRST_PAYMENT_DELAY_DAYS = env.int("PLAN_MAX_FIRST_PAYMENT_DELAY_DAYS", default=60)
 PLAN_MAX_DISCOUNT_PERCENT = Decimal(env("PLAN_MAX_DISCOUNT_PERCENT", default="60"))
-# Keyword arguments of collections_app.plans.services.Limits, per role.
+# Keyword arguments of collections_app.plans.terms.Limits, per role.
 PLAN_DEFAULT_APPROVAL_LIMITS: dict[str, dict[str, Any]] = {
     "Collector": {"max_installments": 6, "max_discount_percent": Decimal("10"), "max_first_payment_delay_days": 14},
     "Supervisor": {"max_installments": 12, "max_discount_percent": Decimal("30"), "max_first_payment_delay_days": 30},

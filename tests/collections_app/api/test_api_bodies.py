@@ -33,7 +33,7 @@ def world(db):
     borrower = f.BorrowerFactory(borrower_ref="B-1")
     phone = f.PhoneNumberFactory(borrower=borrower)
     consent = f.ConsentFactory(phone=phone)
-    loan = f.LoanFactory(loan_ref="L-1", borrower=borrower)
+    f.LoanFactory(loan_ref="L-1", borrower=borrower)
     cease = f.RestrictionFactory(borrower=borrower, kind=RestrictionKind.CEASE_COMMUNICATION, ends_at=None)
     return {"restriction_id": cease.pk, "consent_id": consent.pk, "borrower_ref": "B-1", "loan_ref": "L-1",
             "complaint_id": 1}
