@@ -16,13 +16,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
+from collections_app.loans.buckets import buckets
 from collections_app.loans.services import loan_assign, loan_upsert, payment_record
 from consent_app.models import Borrower, Consent, PhoneNumber, Restriction, ThirdPartyContact
 from consent_app.services import (
@@ -133,8 +133,7 @@ def ensure_users(password: str) -> list[str]:
 
 def _dpd_plan(rng: random.Random, count: int) -> list[int]:
     """Days past due for `count` active loans, cycling through "current" and every configured bucket."""
-    ranges = [(-30, 0)] + [(low, high if high is not None else low + 400) for _l, low, high in
-                           settings.COLLECTION_BUCKETS]
+    ranges = [(-30, 0)] + [(b.low, b.high if b.high is not None else b.low + 400) for b in buckets()]
     return [rng.randint(*ranges[i % len(ranges)]) for i in range(count)]
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from collections_app.forms import add_service_errors
 from collections_app.permissions import can_act_on_complaint, complaints_reviewable_by
 from consent_app.admin.filters import JurisdictionFilter
 from consent_app.admin.toolkit import PhoneSearchMixin, ProtectedHistoryAdmin, adopt, link_to
@@ -128,8 +129,7 @@ class ComplaintReviewForm(forms.ModelForm):
                 remediation=data.get("resolution_remediation") or "", note=data.get("withdrawal_note") or "",
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                self.add_error(self._FIELD_OF.get(field), errors)
+            add_service_errors(self, exc, field_names=self._FIELD_OF)
         return data
 
 

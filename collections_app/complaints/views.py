@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from collections_app.forms import add_service_errors
 from collections_app.permissions import can_act_on_complaint, can_review_complaints, complaints_reviewable_by
 
 from ..models import ComplaintSource, ComplaintState
@@ -25,12 +26,6 @@ from .selectors import complaint_detail_for_user, complaint_evidence, complaint_
 from .services import complaint_open, complaint_report_export, complaint_transition
 
 LIST_VIEWS = ("open", "mine", "compliance", "closed", "all")
-
-
-def _apply_errors(form: object, exc: ValidationError) -> None:
-    """Put a service's field errors on the form (unknown fields become form-wide errors)."""
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)  # type: ignore[attr-defined]
 
 
 @login_required
@@ -49,7 +44,7 @@ def complaint_create(request: HttpRequest, loan_ref: str) -> HttpResponse:
                 source=ComplaintSource.DESK,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             text = _("Complaint %(ref)s recorded.") % {"ref": complaint.reference}
             if complaint.hold_restriction_id:
@@ -118,7 +113,7 @@ def complaint_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
                 root_cause=data["root_cause"], remediation=data["remediation"], note=data["note"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Complaint %(ref)s updated.") % {"ref": complaint.reference})
             return redirect("complaints:detail", pk=complaint.pk)

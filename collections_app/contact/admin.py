@@ -19,6 +19,7 @@ from collections_app.contact.services import (
     policy_version_data,
     validate_policy_data,
 )
+from collections_app.forms import add_service_errors
 from consent_app.admin.toolkit import ProtectedHistoryAdmin, ScopedAdminMixin
 
 from ..models import ContactAttempt, ContactPolicy, ContactPolicyVersion, PublicHoliday
@@ -39,11 +40,7 @@ class ContactPolicyVersionForm(forms.ModelForm):
         try:
             validate_policy_data(data, code=policy_obj.code)
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    self.add_error(field if field in self.fields else None, errors)
-            else:
-                self.add_error(None, exc)
+            add_service_errors(self, exc)
         if not (cleaned.get("change_note") or "").strip():
             self.add_error("change_note", _("Say what changed and why."))
         return cleaned

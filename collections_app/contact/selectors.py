@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from consent_app.models import Borrower, Consent, PhoneNumber, Restriction
@@ -21,13 +21,18 @@ class PolicyMissing(Exception):
     """No contact policy version is in force for the borrower's jurisdiction at that instant."""
 
 
-def policy_version_in_force(jurisdiction: str, at: datetime) -> ContactPolicyVersion:
-    version = (
+def _versions_in_force(jurisdictions: Iterable[str], at: datetime) -> QuerySet[ContactPolicyVersion]:
+    """The policy versions in effect at `at` in these jurisdictions, the one in force first for each (the latest
+    `effective_from`, then the highest version)."""
+    return (
         ContactPolicyVersion.objects.select_related("policy")
-        .filter(policy__jurisdiction=jurisdiction, effective_from__lte=at)
+        .filter(policy__jurisdiction__in=list(jurisdictions), effective_from__lte=at)
         .order_by("-effective_from", "-version")
-        .first()
     )
+
+
+def policy_version_in_force(jurisdiction: str, at: datetime) -> ContactPolicyVersion:
+    version = _versions_in_force([jurisdiction], at).first()
     if version is None:
         raise PolicyMissing(_("No contact policy is in force for jurisdiction %(j)s.") % {"j": jurisdiction})
     return version
@@ -121,72 +126,31 @@ def _holidays(jurisdictions: Iterable[str], at: datetime) -> dict[str, list]:
     return found
 
 
-def contact_snapshot(
-    *, loan: Any, phone: Any, at: datetime, before: bool = False, exclude_attempt_id: int | None = None
-) -> tuple[policy.Snapshot, ContactPolicyVersion]:
-    """Everything the engine needs for one decision, in a fixed number of queries whatever the history length:
-    1 policy version in force, 2 consents of the number, 3 restrictions, 4 declared inconvenient times,
-    5 the attempt history that matters (+1 holidays when the policy blocks holidays).
-
-    `loan` must come with its borrower (select_related) and `phone` with its third party. `before=True`
-    judges an attempt against the history strictly before `at` (recording an attempt after the fact)."""
-    borrower: Borrower = loan.borrower
-    version = policy_version_in_force(borrower.jurisdiction, at)
-    holidays = _holidays([borrower.jurisdiction], at).get(borrower.jurisdiction, []) if version.holidays_blocked else []
-    params = policy_params(version, holidays)
-    since = at - timedelta(days=_lookback_days(params))
-    window = Q(borrower_id=borrower.pk, started_at__gte=since)
-    if phone.third_party_id:
-        # Third-party contact limits count every contact ever made to that person.
-        window |= Q(phone__third_party_id=phone.third_party_id)
-    history = ContactAttempt.objects.filter(window).filter(
-        started_at__lt=at if before else at + timedelta(microseconds=1)
-    )
-    if exclude_attempt_id is not None:
-        history = history.exclude(pk=exclude_attempt_id)
-    snapshot = _snapshot(
-        params=params,
-        loan=loan,
-        phone=phone,
-        consents=[_consent_fact(c) for c in phone.consents.all()],
-        restrictions=[_restriction_fact(r) for r in borrower.restrictions.all()],
-        inconvenient=[_inconvenient_fact(r) for r in InconvenientTimeRow.objects.filter(borrower_id=borrower.pk)],
-        attempts=[_attempt_fact(row) for row in history.values(*ATTEMPT_FIELDS)],
-    )
-    return snapshot, version
-
-
-def contact_snapshots_for_loans(
-    loans: Iterable[Any], at: datetime
+def _build_snapshots(
+    loans: list[Any],
+    versions: dict[str, ContactPolicyVersion],
+    phones_by_borrower: dict[int, list[PhoneNumber]],
+    at: datetime,
+    *,
+    before: bool = False,
+    exclude_attempt_id: int | None = None,
 ) -> dict[int, list[tuple[PhoneNumber, policy.Snapshot]]]:
-    """Snapshots for every number of every given loan's borrower, for worklists and the account page, in a fixed
-    number of queries whatever the number of loans, numbers or attempts: 1 policy versions, 2 numbers,
-    3 consents, 4 restrictions, 5 inconvenient times, 6 attempts (+1 holidays when a policy blocks holidays).
-    Loans must come with their borrowers. A loan whose jurisdiction has no policy in force is left out."""
-    loans = list(loans)
-    if not loans:
-        return {}
+    """The snapshot of every given number of every loan's borrower, judged under the version in force in the
+    borrower's jurisdiction (`versions`; a loan whose jurisdiction has none is left out), in a fixed number of
+    queries: 1 consents, 2 restrictions, 3 inconvenient times, 4 attempts (+1 holidays when a policy blocks
+    holidays).
+
+    The attempts are the borrower's within the policy's lookback plus, for a third party's number, every contact
+    ever made to that person (third-party contact limits count them all). `before=True` keeps only the history
+    strictly before `at` (judging an attempt after the fact); `exclude_attempt_id` leaves one attempt out."""
     borrower_ids = {loan.borrower_id for loan in loans}
-    jurisdictions = {loan.borrower.jurisdiction for loan in loans}
-    versions: dict[str, ContactPolicyVersion] = {}
-    for version in (
-        ContactPolicyVersion.objects.select_related("policy")
-        .filter(policy__jurisdiction__in=jurisdictions, effective_from__lte=at)
-        .order_by("-effective_from", "-version")
-    ):
-        versions.setdefault(version.policy.jurisdiction, version)
+    phones = [phone for borrower_id in borrower_ids for phone in phones_by_borrower.get(borrower_id, [])]
     blocked = [j for j, v in versions.items() if v.holidays_blocked]
     holidays = _holidays(blocked, at) if blocked else {}
     params = {j: policy_params(v, holidays.get(j, [])) for j, v in versions.items()}
 
-    phones = list(
-        PhoneNumber.objects.filter(borrower_id__in=borrower_ids).select_related("third_party").order_by("id")
-    )
-    phones_by_borrower: dict[int, list[PhoneNumber]] = {}
-    for phone in phones:
-        phones_by_borrower.setdefault(phone.borrower_id, []).append(phone)
     consents: dict[int, list] = {}
-    for c in Consent.objects.filter(phone__borrower_id__in=borrower_ids):
+    for c in Consent.objects.filter(phone_id__in=[phone.pk for phone in phones]):
         consents.setdefault(c.phone_id, []).append(_consent_fact(c))
     restrictions: dict[int, list] = {}
     for r in Restriction.objects.filter(borrower_id__in=borrower_ids):
@@ -200,9 +164,12 @@ def contact_snapshots_for_loans(
     window = Q(borrower_id__in=borrower_ids, started_at__gte=at - timedelta(days=lookback))
     if third_party_ids:
         window |= Q(phone__third_party_id__in=third_party_ids)
+    history = ContactAttempt.objects.filter(window, **{"started_at__lt" if before else "started_at__lte": at})
+    if exclude_attempt_id is not None:
+        history = history.exclude(pk=exclude_attempt_id)
     attempts_by_borrower: dict[int, list] = {}
     attempts_by_third_party: dict[int, list] = {}
-    for row in ContactAttempt.objects.filter(window, started_at__lte=at).values("borrower_id", *ATTEMPT_FIELDS):
+    for row in history.values("borrower_id", *ATTEMPT_FIELDS):
         fact = _attempt_fact(row)
         attempts_by_borrower.setdefault(row["borrower_id"], []).append((row["started_at"], fact))
         if row["phone__third_party_id"]:
@@ -228,6 +195,47 @@ def contact_snapshots_for_loans(
             )))
         result[loan.pk] = entries
     return result
+
+
+def contact_snapshot(
+    *, loan: Any, phone: Any, at: datetime, before: bool = False, exclude_attempt_id: int | None = None
+) -> tuple[policy.Snapshot, ContactPolicyVersion]:
+    """Everything the engine needs for one decision, in a fixed number of queries whatever the history length:
+    1 policy version in force, 2 consents of the number, 3 restrictions, 4 declared inconvenient times,
+    5 the attempt history that matters (+1 holidays when the policy blocks holidays).
+
+    `loan` must come with its borrower (select_related) and `phone` with its third party. `before=True`
+    judges an attempt against the history strictly before `at` (recording an attempt after the fact)."""
+    borrower: Borrower = loan.borrower
+    version = policy_version_in_force(borrower.jurisdiction, at)
+    snapshots = _build_snapshots(
+        [loan], {borrower.jurisdiction: version}, {borrower.pk: [phone]}, at,
+        before=before, exclude_attempt_id=exclude_attempt_id,
+    )
+    [(_phone, snapshot)] = snapshots[loan.pk]
+    return snapshot, version
+
+
+def contact_snapshots_for_loans(
+    loans: Iterable[Any], at: datetime
+) -> dict[int, list[tuple[PhoneNumber, policy.Snapshot]]]:
+    """Snapshots for every number of every given loan's borrower, for worklists and the account page, in a fixed
+    number of queries whatever the number of loans, numbers or attempts: 1 policy versions, 2 numbers,
+    3 consents, 4 restrictions, 5 inconvenient times, 6 attempts (+1 holidays when a policy blocks holidays).
+    Loans must come with their borrowers. A loan whose jurisdiction has no policy in force is left out."""
+    loans = list(loans)
+    if not loans:
+        return {}
+    versions: dict[str, ContactPolicyVersion] = {}
+    for version in _versions_in_force({loan.borrower.jurisdiction for loan in loans}, at):
+        versions.setdefault(version.policy.jurisdiction, version)
+    phones_by_borrower: dict[int, list[PhoneNumber]] = {}
+    for phone in (
+        PhoneNumber.objects.filter(borrower_id__in={loan.borrower_id for loan in loans})
+        .select_related("third_party").order_by("id")
+    ):
+        phones_by_borrower.setdefault(phone.borrower_id, []).append(phone)
+    return _build_snapshots(loans, versions, phones_by_borrower, at)
 
 
 def decision_as_dict(decision: policy.Decision) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from audit_app.models import AuditAction
 from audit_app.services import audit_log
 from collections_app.contact.selectors import contact_snapshots_for_loans
 from collections_app.contact.services import attempt_complete
+from collections_app.loans.buckets import bucket_rank
 from consent_app.history import with_change_reason
 from consent_app.models import PhoneNumber, RestrictionKind
 from consent_app.services import restriction_place
@@ -32,15 +33,6 @@ from ..plans.services import promise_create
 
 # Priority groups, in order (docs/worklist.md): a callback due today, a promise due or broken, everything else.
 GROUP_CALLBACK, GROUP_PROMISE, GROUP_REST = 0, 1, 2
-
-
-def _bucket_rank(days_past_due: int) -> int:
-    """Higher buckets first: the index of the bucket counted from the most overdue."""
-    buckets = settings.COLLECTION_BUCKETS
-    for index, (_label, low, high) in enumerate(buckets):
-        if days_past_due >= low and (high is None or days_past_due <= high):
-            return len(buckets) - 1 - index
-    return len(buckets)
 
 
 def evaluate_loans(loans: list[Loan], at: datetime, channel: str = "call") -> dict[int, list[dict[str, Any]]]:
@@ -113,7 +105,7 @@ def worklist_build(*, collector: Any, now: datetime | None = None) -> int:
         last = last_contact.get(loan.pk)
         balance_rank = f"{(Decimal('999999999999.99') - loan.balance):015.2f}"
         sort_key = "|".join([
-            str(group), tiebreak, str(_bucket_rank(loan.days_past_due(today))), balance_rank,
+            str(group), tiebreak, str(bucket_rank(loan.days_past_due(today))), balance_rank,
             last.strftime("%Y%m%d%H%M") if last else "000000000000", loan.loan_ref,
         ])
         entries.append(WorklistEntry(

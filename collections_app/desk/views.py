@@ -25,6 +25,8 @@ from collections_app.desk.forms import HoldForm, NoteForm, OutcomeForm, Reassign
 from collections_app.desk.selectors import loan_list_for_user
 from collections_app.desk.services import FollowUps, hold_until_place, note_add, outcome_record
 from collections_app.desk.tasks import build_worklist_for_collector
+from collections_app.forms import add_service_errors
+from collections_app.loans.buckets import bucket_labels, bucket_named
 from collections_app.loans.services import loan_assign
 from consent_app.models import Consent, PhoneNumber, Restriction, RestrictionKind
 from consent_app.services import phone_reveal, restriction_lift
@@ -47,16 +49,6 @@ from ..permissions import (
 from ..plans.selectors import broken_promise_alerts, promises_made_counts
 
 PAGE_SIZE = 50
-
-
-def _bucket_due_range(label: str, today):
-    """The due-date range of a DPD bucket label (worklist filter)."""
-    for bucket, low, high in settings.COLLECTION_BUCKETS:
-        if bucket == label:
-            latest = today - timedelta(days=low)
-            earliest = today - timedelta(days=high) if high is not None else None
-            return earliest, latest
-    return None
 
 
 @login_required
@@ -83,9 +75,9 @@ def worklist(request: AuthenticatedRequest) -> HttpResponse:
     bucket = request.GET.get("bucket", "")
     show = request.GET.get("show", "")
     filtered = entries
-    due_range = _bucket_due_range(bucket, today) if bucket else None
-    if due_range:
-        earliest, latest = due_range
+    selected = bucket_named(bucket) if bucket else None
+    if selected is not None:
+        earliest, latest = selected.due_dates(today)
         filtered = filtered.filter(loan__due_date__lte=latest)
         if earliest:
             filtered = filtered.filter(loan__due_date__gte=earliest)
@@ -102,7 +94,7 @@ def worklist(request: AuthenticatedRequest) -> HttpResponse:
         "contactable": contactable if show != "blocked" else None,
         "blocked": blocked if show != "contactable" else None,
         "counts": counts, "built_at": built_at, "bucket": bucket, "show": show, "alerts": alerts,
-        "buckets": [b[0] for b in settings.COLLECTION_BUCKETS], "desk_zone": settings.TIME_ZONE,
+        "buckets": bucket_labels(), "desk_zone": settings.TIME_ZONE,
     })
 
 
@@ -228,11 +220,7 @@ def attempt_detail(request: HttpRequest, attempt_id: int) -> HttpResponse:
             outcome_record(attempt=attempt, outcome=data["outcome"], party=data["party"], opt_out=data["opt_out"],
                            follow_ups=follow_ups, actor=request.user)
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc.messages)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Outcome recorded."))
             return redirect("loan_detail", loan_ref=loan.loan_ref)

@@ -7,10 +7,8 @@ audit event itself. See consent_app.admin for the shared rules (masking, phone s
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
@@ -18,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from collections_app.loans.buckets import CURRENT, bucket_labels, bucket_named
 from collections_app.loans.services import loan_assign
 from consent_app.admin.filters import JurisdictionFilter
 from consent_app.admin.toolkit import (
@@ -42,31 +41,30 @@ if TYPE_CHECKING:
 
 
 class DpdBucketFilter(admin.SimpleListFilter):
-    """Days-past-due buckets from settings.COLLECTION_BUCKETS, computed on due_date (dpd = today - due_date for
+    """Days-past-due buckets (collections_app.loans.buckets), computed on due_date (dpd = today - due_date for
     active loans; other statuses are never past due, as Loan.days_past_due says)."""
 
     title = _("DPD bucket")
     parameter_name = "bucket"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
-        return [("current", _("Current (not past due)"))] + [(label, label) for label, _l, _h in
-                                                              settings.COLLECTION_BUCKETS]
+        return [(CURRENT, _("Current (not past due)"))] + [(label, label) for label in bucket_labels()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
         if not value:
             return queryset
         today = timezone.localdate()
-        if value == "current":
+        if value == CURRENT:
             return queryset.filter(~Q(status=LoanStatus.ACTIVE) | Q(due_date__gte=today))
-        for label, low, high in settings.COLLECTION_BUCKETS:
-            if label == value:
-                # dpd >= low  <=>  due_date <= today - low ; dpd <= high  <=>  due_date >= today - high
-                condition = Q(status=LoanStatus.ACTIVE, due_date__lte=today - timedelta(days=low))
-                if high is not None:
-                    condition &= Q(due_date__gte=today - timedelta(days=high))
-                return queryset.filter(condition)
-        return queryset.none()
+        bucket = bucket_named(value)
+        if bucket is None:
+            return queryset.none()
+        earliest, latest = bucket.due_dates(today)
+        condition = Q(status=LoanStatus.ACTIVE, due_date__lte=latest)
+        if earliest is not None:
+            condition &= Q(due_date__gte=earliest)
+        return queryset.filter(condition)
 
 
 class AssignedCollectorFilter(admin.SimpleListFilter):

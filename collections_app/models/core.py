@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from collections_app.loans.buckets import bucket_for
 from consent_app.models import Borrower, ref_validator
 
 # Minor units per ISO 4217 currency; amounts with more decimals are refused.
@@ -65,16 +66,6 @@ class LoanStatus(models.TextChoices):
     SETTLED = "settled", _("Settled")
     CLOSED = "closed", _("Closed")
     WRITTEN_OFF = "written_off", _("Written off")
-
-
-def bucket_for(days_past_due: int) -> str:
-    """The configured DPD bucket label (settings.COLLECTION_BUCKETS), or "current" when not past due."""
-    if days_past_due <= 0:
-        return "current"
-    for label, low, high in settings.COLLECTION_BUCKETS:
-        if days_past_due >= low and (high is None or days_past_due <= high):
-            return label
-    return settings.COLLECTION_BUCKETS[-1][0]
 
 
 class Loan(models.Model):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,6 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from collections_app.forms import add_service_errors
 from collections_app.permissions import may_cancel, may_decide, may_negotiate, may_read_reports
 
 from ..models import ApprovalLevel, PlanState, Promise
@@ -32,14 +32,6 @@ from . import services
 from .forms import CancelForm, DecisionForm, PlanForm, PromiseForm, ReportPeriodForm, installment_formset
 from .reports import PLAN_OUTCOMES, plan_report
 from .selectors import approval_queue, decidable_plan_or_404, plan_detail_for_user
-
-
-def _add_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _messages_of(exc: ValidationError) -> str:
@@ -64,7 +56,7 @@ def promise_create(request: HttpRequest, loan_ref: str) -> HttpResponse:
                 attempt=form.cleaned_data["attempt"], note=form.cleaned_data["note"], actor=request.user,
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Promise recorded."))
             return redirect("loan_detail", loan_ref=loan.loan_ref)
@@ -85,7 +77,7 @@ def plan_propose(request: HttpRequest, loan_ref: str) -> HttpResponse:
                 attempt=form.cleaned_data["attempt"], actor=request.user,
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             if plan.required_level == ApprovalLevel.COLLECTOR:
                 messages.success(request, _("The plan is active."))
