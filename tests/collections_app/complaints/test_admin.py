@@ -1,6 +1,7 @@
 """Complaints in admin: intake and moves through the services, scoping, the PII access log."""
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from audit_app.models import AuditAction, AuditEvent
@@ -65,5 +66,7 @@ def test_a_supervisor_sees_their_teams_complaints_in_admin_and_reads_the_ones_no
     read_only = client.get(reverse("admin:collections_app_complaint_change", args=[compliance_queue.pk]))
     assert read_only.status_code == 200 and "move_to" not in read_only.content.decode()
     other = client.get(reverse("admin:collections_app_complaint_change", args=[theirs.pk]))
-    assert other.status_code in (302, 404)
+    assert (other.status_code, other["Location"]) == (302, reverse("admin:index"))  # as if it did not exist
+    assert [str(m) for m in get_messages(other.wsgi_request)] == [
+        f"complaint with ID “{theirs.pk}” doesn’t exist. Perhaps it was deleted?"]
     assert client.get(reverse("admin:collections_app_complaint_add")).status_code == 403

@@ -1,6 +1,7 @@
 """Admin: promises, plans (installments and allocations inline, read-only), allocations, approval limits."""
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from audit_app.models import AuditEvent
@@ -41,7 +42,10 @@ def test_a_supervisor_sees_their_teams_plans_only_and_cannot_edit_limits(client,
     plan, other_plan = plans
     client.force_login(supervisor)
     assert client.get(reverse("admin:collections_app_repaymentplan_change", args=[plan.pk])).status_code == 200
-    assert client.get(reverse("admin:collections_app_repaymentplan_change", args=[other_plan.pk])).status_code == 302
+    hidden = client.get(reverse("admin:collections_app_repaymentplan_change", args=[other_plan.pk]))
+    assert (hidden.status_code, hidden["Location"]) == (302, reverse("admin:index"))  # as if it did not exist
+    assert [str(m) for m in get_messages(hidden.wsgi_request)] == [
+        f"repayment plan with ID “{other_plan.pk}” doesn’t exist. Perhaps it was deleted?"]
     limit = ApprovalLimit.objects.get(role="Collector")
     response = client.post(reverse("admin:collections_app_approvallimit_change", args=[limit.pk]), {
         "role": "Collector", "max_installments": 99, "max_discount_percent": "50",

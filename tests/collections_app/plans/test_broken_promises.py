@@ -145,7 +145,7 @@ def test_the_collector_is_told_of_their_newly_broken_promises_and_plans(loan, co
     promises_mark_broken(today=days(3))
     with CaptureQueriesContext(connection) as queries:
         alerts = broken_promise_alerts(collector, since=_at(days(2)))
-    assert len(queries) == 2
+    assert len(queries) == 2  # 1 the collector's promises broken since then, 2 their plans broken since then
     assert {(a.kind, a.object_id, a.loan_ref) for a in alerts} == {
         ("promise", promise.pk, loan.loan_ref), ("plan", plan.pk, other.loan_ref)}
     plan_alert = next(a for a in alerts if a.kind == "plan")
@@ -165,5 +165,5 @@ def test_the_team_page_counts_the_promises_made_today(loan, collector, other_col
     promise_create(loan=loan, amount="300", promise_date=days(3), actor=collector)
     with CaptureQueriesContext(connection) as queries:
         counts = promises_made_counts([collector.pk, other_collector.pk], TODAY)
-    assert len(queries) == 1
+    assert len(queries) == 1  # one count per collector, grouped in one query
     assert counts == {collector.pk: 2}

@@ -77,12 +77,22 @@ def test_a_plan_beyond_the_limits_without_a_reason_is_sent_back(client, loan, co
     assert not RepaymentPlan.objects.exists()
 
 
-def test_a_half_filled_installment_row_is_an_error(client, loan, collector):
+def test_a_half_filled_installment_row_is_an_error_and_the_plan_is_not_saved(client, loan, collector):
     client.force_login(collector)
+    url = reverse("plans:plan_propose", args=[loan.loan_ref])
     data = _plan_post(rows=[(days(7), "6000")])
     data["inst-1-amount"] = "100"
-    response = client.post(reverse("plans:plan_propose", args=[loan.loan_ref]), data)
-    assert response.status_code == 200 and not RepaymentPlan.objects.exists()
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert response.context["formset"].forms[1].non_field_errors() == [
+        "Give both a date and an amount, or leave the row empty."]
+    assert not RepaymentPlan.objects.exists()
+    # The same plan without the half row is saved: the row alone was what stopped it.
+    del data["inst-1-amount"]
+    response = client.post(url, data)
+    plan = RepaymentPlan.objects.get()
+    assert response["Location"] == reverse("plans:plan_detail", args=[plan.pk])
+    assert list(plan.installments.values_list("due_date", "amount")) == [(days(7), Decimal("6000.00"))]
 
 
 def test_another_collector_gets_a_404_and_the_supervisor_a_403(client, loan, other_collector, supervisor):
