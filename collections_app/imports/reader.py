@@ -1,24 +1,29 @@
-"""Reading the CSV stream: the header row, then one record at a time (memory stays flat)."""
+"""Reading the CSV stream: the header row, then one record at a time (memory stays flat).
+
+The file is cut into records by physical lines, before the `csv` module sees them: a line ends its record
+unless it ends inside a quoted value (RFC 4180 quoting, tracked by `_ends_quoted`). Each record is then parsed
+on its own. So whatever goes wrong in one record — a value too large, broken quoting, bytes that are not UTF-8 —
+is that record's error, the reader picks up again at the line after it, and text from inside a quoted value is
+never read as a row of its own (a file cannot smuggle a row inside a value that the reader gave up on).
+"""
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from difflib import get_close_matches
-from typing import TextIO
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from .rows import KNOWN_COLUMNS, REQUIRED_COLUMNS, ROW, ImportFileError, Rejected, RowError
 
-# Decoding runs ahead in blocks: the bad byte is at or somewhat after the line named.
-NOT_UTF8 = _lazy(
-    "The file is not valid UTF-8 (at or after line %(line)d; rows before that line were imported). Save it as "
-    "UTF-8: GBK/GB18030 exports are not accepted."
-)
+# A real row is a few hundred characters; a record larger than this is refused without being parsed.
+MAX_RECORD_CHARS = 64 * 1024
+NOT_UTF8 = _lazy("Line %(line)d is not valid UTF-8. Save the file as UTF-8: GBK/GB18030 exports are not accepted.")
+_BOM = "\ufeff"
 _PHONE_COLUMN = re.compile(r"^phone_(\d+)")
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
@@ -31,52 +36,139 @@ class Header:
 
 @dataclass(frozen=True)
 class Record:
-    line: int  # the line the record starts on (a quoted field may span lines)
+    line: int  # the line the record starts on (a quoted value may span lines)
     values: list[str]
 
 
-class CsvReader:
-    """The header and then the records of one stream. A record that is not CSV is yielded as Rejected; bytes
-    that are not UTF-8 end the file with ImportFileError (the records before them were already yielded)."""
+@dataclass(frozen=True)
+class _Raw:
+    """One record's physical lines, or why it cannot be parsed."""
 
-    def __init__(self, stream: TextIO) -> None:
-        self._reader = csv.reader(stream)
+    line: int
+    lines: list[str]
+    problem: str | None = None
+
+
+class CsvReader:
+    """The header and then the records of one stream of lines: bytes (decoded here, line by line, so a bad byte
+    is reported at its own line) or text. A record that cannot be read is yielded as Rejected."""
+
+    def __init__(self, stream: Iterable[bytes] | Iterable[str]) -> None:
+        self._lines: Iterator[bytes | str] = iter(stream)
+        self._line_no = 0
 
     def header(self) -> Header:
-        try:
-            row = next(self._reader)
-        except StopIteration:
-            raise ImportFileError(_("The file is empty: a header row is expected on line 1.")) from None
-        except UnicodeDecodeError as exc:
-            raise ImportFileError(NOT_UTF8 % {"line": 1}) from exc
-        except csv.Error as exc:
-            raise ImportFileError(_("Line 1: the header row cannot be read as CSV.")) from exc
-        return read_header(row)
+        raw = next(self._raw_records(), None)
+        if raw is None:
+            raise ImportFileError(_("The file is empty: a header row is expected on line 1."))
+        if raw.problem is not None:
+            # Nothing can be read without the header; its problem is the file's.
+            raise ImportFileError(_("Line 1: the header row cannot be read: %(problem)s") % {"problem": raw.problem})
+        values = _parse(raw.lines)
+        if values is None:
+            raise ImportFileError(_("Line 1: the header row cannot be read as CSV."))
+        return read_header(values)
 
     def records(self) -> Iterator[Record | Rejected]:
-        end_of_previous = self._reader.line_num
-        while True:
-            line = end_of_previous + 1
-            try:
-                values = next(self._reader)
-            except StopIteration:
-                return
-            except UnicodeDecodeError as exc:
-                raise ImportFileError(NOT_UTF8 % {"line": line}) from exc
-            except csv.Error:
-                end_of_previous = self._reader.line_num
-                yield Rejected(line, [RowError(line, ROW, _("The row cannot be read as CSV."))])
+        for raw in self._raw_records():
+            if raw.problem is not None:
+                yield Rejected(raw.line, [RowError(raw.line, ROW, raw.problem)])
                 continue
-            end_of_previous = self._reader.line_num
-            if not any(v.strip() for v in values):
-                continue  # blank lines are allowed (editors add them at the end)
-            yield Record(line, values)
+            values = _parse(raw.lines)
+            if values is None:
+                yield Rejected(raw.line, [RowError(raw.line, ROW, _("The row cannot be read as CSV."))])
+            elif any(v.strip() for v in values):
+                yield Record(raw.line, values)
+            # else: a blank line (editors add them at the end)
+
+    def _raw_records(self) -> Iterator[_Raw]:
+        while True:
+            start = self._line_no + 1
+            lines: list[str] = []
+            size = 0
+            quoted = False
+            problem: str | None = None
+            for line in self._lines:
+                self._line_no += 1
+                text, decoded = _decode(line, first=self._line_no == 1)
+                if not decoded and problem is None:
+                    problem = str(NOT_UTF8 % {"line": self._line_no})
+                quoted = _ends_quoted(text, quoted)
+                size += len(text)
+                if size > MAX_RECORD_CHARS:
+                    if problem is None:
+                        problem = _("The row is larger than %(n)d characters.") % {"n": MAX_RECORD_CHARS}
+                    lines = []  # stop keeping it; keep reading lines only to find where it ends
+                elif problem is None:
+                    lines.append(text)
+                if not quoted:
+                    break
+            else:
+                if self._line_no < start:
+                    return  # the end of the file
+                if quoted:
+                    yield _Raw(start, [], problem or _(
+                        "A quoted value opened on this line is never closed; the lines after it were not read."
+                    ))
+                    return
+            yield _Raw(start, lines, problem)
+
+
+def _decode(line: bytes | str, *, first: bool) -> tuple[str, bool]:
+    if isinstance(line, bytes):
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            return line.decode("utf-8", errors="replace"), False
+    else:
+        text = line
+    if first and text.startswith(_BOM):
+        text = text[1:]  # spreadsheet programs write a byte-order mark
+    return text, True
+
+
+def _ends_quoted(line: str, quoted: bool) -> bool:
+    """Does `line` end inside a quoted value, given whether it starts inside one? RFC 4180: a value is quoted
+    when it starts with `"`; inside it `""` is a quote and a lone `"` closes it. A `"` elsewhere is text (as the
+    csv module reads it)."""
+    if '"' not in line:
+        return quoted
+    pos = 0
+    end = len(line)
+    at_value_start = not quoted
+    while pos < end:
+        if quoted:
+            close = line.find('"', pos)
+            if close < 0:
+                return True
+            if line.startswith('"', close + 1):
+                pos = close + 2  # an escaped quote
+                continue
+            quoted = False
+            pos = close + 1
+            at_value_start = False
+        elif at_value_start and line.startswith('"', pos):
+            quoted = True
+            pos += 1
+        else:
+            comma = line.find(",", pos)
+            if comma < 0:
+                return False
+            pos = comma + 1
+            at_value_start = True
+    return quoted
+
+
+def _parse(lines: list[str]) -> list[str] | None:
+    """The values of one complete record; None when the csv module cannot read it."""
+    try:
+        return next(csv.reader(lines, strict=True), [])
+    except csv.Error:
+        return None
 
 
 def read_header(header: list[str]) -> Header:
     names = [h.strip().lower() for h in header]
-    if names and names[0].startswith("\ufeff"):
-        names[0] = names[0][1:]
     unknown = [_column_label(n, i) for i, n in enumerate(names, 1) if n not in KNOWN_COLUMNS]
     if unknown:
         # A typo in a header would otherwise silently drop a column (e.g. a consent) for the whole file.

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from types import SimpleNamespace
-from typing import Any, TextIO
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -17,7 +17,7 @@ from audit_app.services import audit_log
 from collections_app.permissions import is_collector
 
 from .reader import CsvReader, Record
-from .rows import DEFAULT_BATCH_SIZE, ImportFileError, ImportResult, ImportRow, Rejected, RowError
+from .rows import DEFAULT_BATCH_SIZE, ImportResult, ImportRow, Rejected, RowError
 from .store import SeenRefs, check_repeats
 from .validation import RowValidator
 from .writer import BatchWriter
@@ -39,8 +39,9 @@ def history_user(actor: Any) -> Iterator[None]:
 
 
 class LoanImporter:
-    """Import one CSV stream. `on_error` receives every RowError, in line order, as batches are applied;
-    `result` holds the totals so far (also after an ImportFileError: the batches before it stay imported)."""
+    """Import one CSV stream of lines (a file opened in binary mode, so that a bad byte is one line's error; or
+    text). `on_error` receives every RowError, in line order, as batches are applied. ImportFileError: the file
+    cannot be imported at all (its header), and nothing was written."""
 
     def __init__(
         self,
@@ -60,7 +61,7 @@ class LoanImporter:
         self._writer = BatchWriter(actor=actor, run_id=self.result.run_id)
         self._collectors: dict[str, Any] = {}
 
-    def run(self, stream: TextIO) -> ImportResult:
+    def run(self, stream: Iterable[bytes] | Iterable[str]) -> ImportResult:
         seen = SeenRefs()
         try:
             with history_user(self.actor):
@@ -69,20 +70,15 @@ class LoanImporter:
             seen.close()
         return self.result
 
-    def _run(self, stream: TextIO, seen: SeenRefs) -> None:
+    def _run(self, stream: Iterable[bytes] | Iterable[str], seen: SeenRefs) -> None:
         reader = CsvReader(stream)
         validator = RowValidator(reader.header(), collector_for=self._collector)
         batch: list[ImportRow | Rejected] = []
-        try:
-            for record in reader.records():
-                batch.append(validator.parse(record.values, record.line) if isinstance(record, Record) else record)
-                if len(batch) >= self.batch_size:
-                    self._flush(seen, batch)
-                    batch = []
-        except ImportFileError:
-            # Keep what was read so far: those rows are complete and valid on their own.
-            self._flush(seen, batch)
-            raise
+        for record in reader.records():
+            batch.append(validator.parse(record.values, record.line) if isinstance(record, Record) else record)
+            if len(batch) >= self.batch_size:
+                self._flush(seen, batch)
+                batch = []
         self._flush(seen, batch)
 
     def _collector(self, username: str) -> Any:

@@ -23,7 +23,7 @@ from collections_app.amounts import parse_amount
 from collections_app.models import CURRENCY_DECIMALS, LoanStatus
 from consent_app.models import JURISDICTION_REGIONS, Borrower, Consent, ConsentBasis, Jurisdiction, ref_validator
 from consent_app.phones import blind_index, parse_number
-from consent_app.validators import is_in_future, validate_timezone
+from consent_app.validators import canonical_timezone, is_in_future, validate_in_range
 
 from .reader import Header
 from .rows import PHONE_SUFFIXES, ROW, ConsentRow, ImportRow, PhoneRow, Rejected, RowError
@@ -34,6 +34,7 @@ _REF = re.compile(ref_validator.regex)  # the models' ref pattern, compiled once
 _REGION_ALIASES = {"UK": "GB"}  # the jurisdiction is spelt UK, the ISO 3166 region code is GB
 
 Report = Callable[[str, str], None]  # (column, reason)
+
 
 
 def _max_length(model: type[Model], name: str) -> int:
@@ -68,6 +69,13 @@ class RowValidator:
         def error(column: str, reason: str) -> None:
             errors.append(RowError(line, column, reason))
 
+        for column, value in raw.items():
+            if "\x00" in value:
+                # The database cannot store NUL (PostgreSQL text), and the API refuses it too. The rest of the
+                # value is still checked, so that the row's other errors are reported with this one.
+                error(column, _("Must not contain NUL characters."))
+                raw[column] = value.replace("\x00", "")
+
         def get(column: str) -> str:
             return raw.get(column, "")
 
@@ -82,11 +90,10 @@ class RowValidator:
         if len(national_id) > NATIONAL_ID_MAX:
             error("national_id", _too_long(NATIONAL_ID_MAX))
         zone = get("timezone")
-        if zone:
-            try:
-                validate_timezone(zone)
-            except ValidationError:
-                error("timezone", _("Unknown time zone: use an IANA name such as Asia/Shanghai."))
+        try:
+            zone = canonical_timezone(zone)  # a legacy name (US/Eastern) is stored as its zone
+        except ValidationError as exc:
+            error("timezone", " ".join(exc.messages))
         jurisdiction = get("jurisdiction").upper()
         if jurisdiction not in Jurisdiction.values:
             error("jurisdiction", _("Required: one of %(values)s.") % {"values": ", ".join(Jurisdiction.values)})
@@ -144,10 +151,10 @@ class RowValidator:
             region_column = f"{column}_region"
             region = get(region_column).upper()
             region = _REGION_ALIASES.get(region, region)
+            consent = _parse_consent(get, column, error)  # its errors are reported whatever the number's
             if region and region not in phonenumbers.SUPPORTED_REGIONS:
                 error(region_column, _("Unknown region: use an ISO 3166 code such as CN, US or GB."))
                 continue
-            consent = _parse_consent(get, column, error)
             if not number:
                 if region or consent is not None or any(get(f"{column}{s}") for s in PHONE_SUFFIXES[2:]):
                     error(column, _("Required when the other %(col)s columns are filled.") % {"col": column})
@@ -235,10 +242,16 @@ def _parse_date(value: str, column: str, error: Report, *, required: bool) -> da
     try:
         if not _ISO_DATE.match(value):
             raise ValueError
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         error(column, _("Not a date: use YYYY-MM-DD."))
         return None
+    try:
+        validate_in_range(parsed)  # the API's and the forms' range
+    except ValidationError as exc:
+        error(column, exc.messages[0])
+        return None
+    return parsed
 
 
 def _parse_instant(value: str, column: str, error: Report, *, required: bool) -> datetime | None:
@@ -255,5 +268,10 @@ def _parse_instant(value: str, column: str, error: Report, *, required: bool) ->
         return None
     if parsed.tzinfo is None:
         error(column, _("A time zone offset is required, e.g. +08:00 or Z."))
+        return None
+    try:
+        validate_in_range(parsed)  # the API's and the forms' range
+    except ValidationError as exc:
+        error(column, exc.messages[0])
         return None
     return parsed

@@ -45,9 +45,8 @@ class Command(BaseCommand):
             actor=actor, batch_size=options["batch_size"], on_error=report, dry_run=options["dry_run"]
         )
         try:
-            # utf-8-sig: spreadsheet programs write a byte-order mark; newline="" is what the csv module needs
-            # for quoted fields that contain line breaks.
-            with path.open(encoding="utf-8-sig", newline="") as stream:
+            # Bytes: the importer decodes line by line, so that a byte that is not UTF-8 is that line's error.
+            with path.open("rb") as stream:
                 result = importer.run(stream)
         except OSError as exc:
             raise CommandError(f"Cannot read the file: {exc.strerror}.") from exc

@@ -340,8 +340,18 @@ def test_a_gbk_file_is_refused_with_a_hint_to_save_it_as_utf8(tmp_path):
 
     out, err, exc = run_import(path)
 
-    assert exc is not None and "not valid UTF-8" in str(exc)
+    assert exc is not None
+    assert "line 2, column (row): Line 2 is not valid UTF-8. Save the file as UTF-8" in err
     assert Loan.objects.count() == 0
+
+
+def test_a_header_that_is_not_utf8_stops_the_import(tmp_path):
+    path = tmp_path / "gbk-header.csv"
+    path.write_bytes(",".join(HEADER).replace("full_name", "姓名").encode("gbk") + b"\n")
+
+    _out, _err, exc = run_import(path)
+
+    assert exc is not None and "Line 1 is not valid UTF-8" in str(exc)
 
 
 def test_line_numbers_are_physical_lines_of_the_file(tmp_path):
@@ -482,3 +492,106 @@ def _now():
     """The rows' grant times and due dates are fixed, so the clock is too (a grant must not be in the future)."""
     with time_machine.travel(dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC), tick=True):
         yield
+
+
+# --- Reading the file: one record's problem stays that record's -------------------------------------------------
+
+
+def _csv_line(values: dict[str, str]) -> str:
+    out = StringIO()
+    csv.DictWriter(out, fieldnames=HEADER, restval="", lineterminator="\n").writerow(values)
+    return out.getvalue()
+
+
+def test_a_row_hidden_in_an_oversized_quoted_value_is_never_imported(tmp_path):
+    """A value larger than the reader accepts, hiding a whole row after a line break: the row that carries it is
+    refused, the hidden row is not read, and the rows after it are."""
+    hidden = _csv_line(row(666))
+    smuggled = row(2, full_name="x" * 140_000 + "\n" + hidden + "y")
+    path = tmp_path / "smuggled.csv"
+    path.write_text(",".join(HEADER) + "\n" + _csv_line(row(1)) + _csv_line(smuggled) + _csv_line(row(3)),
+                    encoding="utf-8")
+
+    _out, err, exc = run_import(path)
+
+    assert exc is not None  # a rejected row
+    assert "line 3, column (row): The row is larger than 65536 characters." in err
+    assert sorted(Loan.objects.values_list("loan_ref", flat=True)) == ["L0001", "L0003"]
+    assert not Borrower.objects.filter(borrower_ref__in=["B0002", "B0666"]).exists()
+    assert Consent.objects.count() == 2
+
+
+def test_an_invalid_byte_is_reported_at_its_line_and_the_rows_after_it_are_imported(tmp_path):
+    path = write_csv(tmp_path / "loans.csv", [row(1), row(2), row(3)])
+    lines = path.read_bytes().split(b"\n")
+    lines[2] = lines[2].replace("测试0002号".encode(), "测试0002号".encode("gbk"))  # line 3 of the file
+    path.write_bytes(b"\n".join(lines))
+
+    _out, err, exc = run_import(path)
+
+    assert exc is not None
+    assert err.strip() == (
+        "line 3, column (row): Line 3 is not valid UTF-8. Save the file as UTF-8: GBK/GB18030 exports are not "
+        "accepted."
+    )
+    assert sorted(Loan.objects.values_list("loan_ref", flat=True)) == ["L0001", "L0003"]
+
+
+def test_an_unclosed_quote_is_reported_where_it_opens_and_the_rows_before_it_are_imported(tmp_path):
+    path = tmp_path / "loans.csv"
+    broken = _csv_line(row(2)).replace("测试0002号", '"测试0002号', 1)
+    path.write_text(",".join(HEADER) + "\n" + _csv_line(row(1)) + broken + _csv_line(row(3)), encoding="utf-8")
+
+    _out, err, exc = run_import(path)
+
+    assert exc is not None
+    assert "line 3, column (row): A quoted value opened on this line is never closed" in err
+    assert list(Loan.objects.values_list("loan_ref", flat=True)) == ["L0001"]
+
+
+def test_broken_quoting_inside_a_row_is_that_rows_error(tmp_path):
+    path = tmp_path / "loans.csv"
+    broken = _csv_line(row(2)).replace("测试0002号", '"测试"0002号', 1)
+    path.write_text(",".join(HEADER) + "\n" + _csv_line(row(1)) + broken + _csv_line(row(3)), encoding="utf-8")
+
+    _out, err, _exc = run_import(path)
+
+    assert "line 3, column (row): The row cannot be read as CSV." in err
+    assert sorted(Loan.objects.values_list("loan_ref", flat=True)) == ["L0001", "L0003"]
+
+
+def test_nul_characters_are_refused_with_the_rows_other_errors(tmp_path):
+    path = write_csv(tmp_path / "loans.csv", [row(1, full_name="测试\x00号", currency="XXX"), row(2)])
+
+    _out, err, _exc = run_import(path)
+
+    assert "line 2, column full_name: Must not contain NUL characters." in err
+    assert "line 2, column currency:" in err
+    assert list(Loan.objects.values_list("loan_ref", flat=True)) == ["L0002"]
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("due_date", "1969-12-31"),
+    ("due_date", "2200-01-01"),
+    ("phone_1_consent_granted_at", "0001-01-01T00:00:00+00:00"),
+    ("phone_1_consent_expires_at", "9999-12-31T23:59:59+00:00"),
+])
+def test_dates_outside_1970_to_2199_are_refused_as_the_api_refuses_them(tmp_path, column, value):
+    path = write_csv(tmp_path / "loans.csv", [row(1, **{column: value})])
+
+    _out, err, _exc = run_import(path)
+
+    assert f"line 2, column {column}: The date must be between 1970 and 2199." in err
+    assert Loan.objects.count() == 0
+
+
+def test_every_error_of_a_row_is_reported(tmp_path):
+    path = write_csv(tmp_path / "loans.csv", [row(
+        1, phone_1_region="ZZ", phone_1_consent_basis="hearsay", currency="XXX", due_date="tomorrow",
+        timezone="Mars/Olympus",
+    )])
+
+    _out, err, _exc = run_import(path)
+
+    columns = sorted(line.split("column ")[1].split(":")[0] for line in err.strip().splitlines())
+    assert columns == ["currency", "due_date", "phone_1_consent_basis", "phone_1_region", "timezone"]
