@@ -12,6 +12,7 @@ SECRET_KEY = "test-secret-key-not-for-production"
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ALERT_EMAILS = ["compliance-alerts@example.test"]
 
 FERNET_KEYS = ["test-fernet-key-one", "test-fernet-key-old"]
 BLIND_INDEX_KEY = "test-blind-index-key"
