@@ -2,14 +2,109 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Min, OuterRef, QuerySet, Subquery
 
-from ..models import Loan
+from ..models import Callback, Loan, LoanStatus, WorklistEntry
 from ..permissions import loans_visible_to
+
+# A call made up to this long before a callback's time counts as that callback (services.outcome_record closes
+# it), so from then on the desk says the callback is "due soon" rather than merely scheduled.
+CALLBACK_DUE_WINDOW = timedelta(minutes=30)
+
+
+class CallbackState(StrEnum):
+    DUE = "due"  # its time has come: due_at <= now
+    SOON = "soon"  # within CALLBACK_DUE_WINDOW before its time: calling now counts as the callback
+    SCHEDULED = "scheduled"  # later: calling now does not count as the callback
+
+
+def callback_state(due_at: datetime, now: datetime) -> CallbackState:
+    if due_at <= now:
+        return CallbackState.DUE
+    if due_at <= now + CALLBACK_DUE_WINDOW:
+        return CallbackState.SOON
+    return CallbackState.SCHEDULED
+
+
+def _open_callbacks_due_by(day: date) -> QuerySet[Callback]:
+    return Callback.objects.filter(done_at__isnull=True, cancelled_at__isnull=True, due_at__date__lte=day)
+
+
+def first_open_callbacks(loan_ids: Iterable[int], day: date) -> dict[int, datetime]:
+    """The earliest open callback of each loan due on the desk's ``day`` or before (one query): the callbacks that
+    put a loan first on that day's worklist."""
+    return dict(
+        _open_callbacks_due_by(day).filter(loan_id__in=list(loan_ids))
+        .values("loan_id").annotate(first=Min("due_at")).values_list("loan_id", "first")
+    )
+
+
+def with_first_open_callback(entries: QuerySet[Any], day: date) -> QuerySet[Any]:
+    """Worklist entries annotated with ``callback_at``, their loan's earliest open callback due on ``day`` or
+    before (a subquery: no query of its own), so the page says whether it is due now rather than at build time."""
+    first = _open_callbacks_due_by(day).filter(loan_id=OuterRef("loan_id")).order_by("due_at").values("due_at")[:1]
+    return entries.annotate(callback_at=Subquery(first))
 
 
 def loan_list_for_user(user: Any) -> QuerySet[Loan]:
     return loans_visible_to(user).select_related("borrower", "assigned_collector").order_by("due_date", "loan_ref")
 
+
+# --- The worklist's chunks ----------------------------------------------------------------------------------------
+
+
+def listed_loans(work_date: date) -> QuerySet[Loan]:
+    """The loans on some collector's worklist for ``work_date`` (docs/worklist.md): active, past due, assigned to
+    an active collector."""
+    return Loan.objects.filter(
+        status=LoanStatus.ACTIVE, due_date__lt=work_date, assigned_collector__isnull=False,
+        assigned_collector__is_active=True,
+    )
+
+
+@dataclass(frozen=True)
+class WorklistChunk:
+    """A share of one collector's list: the loans with ``after_loan_id < id <= upto_loan_id`` (``None``: no
+    bound). A collector's chunks, in order, cover every loan id with no gap and no overlap (the first has no lower
+    bound, the last no upper one), so each loan and each stale entry falls in exactly one of them."""
+
+    collector_id: int
+    after_loan_id: int | None = None
+    upto_loan_id: int | None = None
+
+
+def worklist_chunks(*, work_date: date, collector_id: int | None = None,
+                    chunk_size: int | None = None) -> list[WorklistChunk]:
+    """The chunks of every collector's list for ``work_date`` (or one collector's), at most ``chunk_size`` listed
+    loans each (default: ``WORKLIST_CHUNK_SIZE``), counted now: a loan assigned later falls in the chunk whose
+    range holds its id. A collector with entries that day but no listed loan left gets one chunk without bounds,
+    which removes them. Two queries whatever the number of loans: the listed loans' (collector, id) in order, and
+    the collectors with entries that day."""
+    size = chunk_size or settings.WORKLIST_CHUNK_SIZE
+    loans = listed_loans(work_date)
+    entries = WorklistEntry.objects.filter(work_date=work_date)
+    if collector_id is not None:
+        loans = loans.filter(assigned_collector_id=collector_id)
+        entries = entries.filter(collector_id=collector_id)
+    chunks: list[WorklistChunk] = []
+    planned: set[int] = set()
+    # order_by() replaces Loan.Meta.ordering, whose columns would otherwise join the SELECT.
+    rows = loans.order_by("assigned_collector_id", "pk").values_list("assigned_collector_id", "pk")
+    for owner, group in groupby(rows, key=itemgetter(0)):
+        ids = [loan_id for _owner, loan_id in group]
+        planned.add(owner)
+        # The last id of every chunk but the collector's last, whose range stays open above.
+        bounds = [None, *ids[size - 1:-1:size], None]
+        chunks += [WorklistChunk(owner, bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
+    for stale_owner in sorted(set(entries.order_by().values_list("collector_id", flat=True).distinct()) - planned):
+        chunks.append(WorklistChunk(stale_owner))
+    return chunks

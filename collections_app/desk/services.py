@@ -3,119 +3,247 @@ closing abandoned calls. Every contact rule stays in collections_app.policy; thi
 
 from __future__ import annotations
 
+import gc
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Max, Q
+from django.db import connection, transaction
+from django.db.models import Field, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit_app.models import AuditAction
 from audit_app.services import audit_log
-from collections_app.contact.selectors import contact_snapshots_for_loans
+from collections_app.contact.selectors import LoanRow, contact_snapshots_for_loan_rows, contact_snapshots_for_loans
 from collections_app.contact.services import attempt_complete
 from collections_app.loans.buckets import bucket_rank
 from consent_app.history import with_change_reason
 from consent_app.models import PhoneNumber, RestrictionKind
 from consent_app.services import restriction_place
+from consent_app.validators import is_in_range
 
 from .. import policy
-from ..models import AttemptOutcome, Callback, ContactAttempt, Loan, LoanStatus, Note, WorklistEntry
+from ..models import AttemptOutcome, Callback, ContactAttempt, Loan, Note, WorklistEntry
 from ..plans.selectors import loans_with_broken_or_due_promises
 from ..plans.services import promise_create
+from .clock import borrower_clock
+from .selectors import CALLBACK_DUE_WINDOW, WorklistChunk, first_open_callbacks, listed_loans, worklist_chunks
 
 # --- Worklist -----------------------------------------------------------------------------------------------------
 
 # Priority groups, in order (docs/worklist.md): a callback due today, a promise due or broken, everything else.
 GROUP_CALLBACK, GROUP_PROMISE, GROUP_REST = 0, 1, 2
+_BALANCE_CEILING = Decimal("999999999999.99")
+# The columns a build writes, in this order; `worked_at` is not among them, so a rebuild keeps the day's worked
+# marks (and a new entry starts unworked).
+_ENTRY_COLUMNS = (
+    "collector", "loan", "work_date", "priority", "sort_key", "contactable", "reason_codes", "decisions",
+    "next_allowed_at", "built_at",
+)
+_ENTRY_KEY = ("collector", "loan", "work_date")  # uniq_worklist_entry
 
 
-def evaluate_loans(loans: list[Loan], at: datetime, channel: str = "call") -> dict[int, list[dict[str, Any]]]:
-    """The policy's decision for every number of every loan, in a fixed number of queries."""
+def evaluate_loans(loans: list[LoanRow], at: datetime, channel: str = "call", *,
+                   borrowers: QuerySet | None = None) -> dict[int, list[dict[str, Any]]]:
+    """The policy's decision for every number of every loan, as stored on a worklist entry, in a fixed number of
+    queries (`borrowers`: see contact_snapshots_for_loan_rows)."""
     decisions: dict[int, list[dict[str, Any]]] = {}
-    for loan_id, entries in contact_snapshots_for_loans(loans, at).items():
+    masked: dict[int, str] = {}  # a borrower with several loans has the same numbers on each
+    for loan_id, entries in contact_snapshots_for_loan_rows(loans, at, borrowers=borrowers).items():
         rows = []
         for phone, snapshot in entries:
             decision = policy.evaluate(snapshot, channel=channel, at=at)
+            if phone.pk not in masked:
+                masked[phone.pk] = phone.masked
+            next_allowed_at = decision.next_allowed_at
             rows.append({
                 "phone_id": phone.pk,
-                "masked": phone.masked,
+                "masked": masked[phone.pk],
                 "owner": phone.owner,
-                "relation": phone.third_party.relation if phone.third_party is not None else "",
+                "relation": phone.relation,
                 "allowed": decision.allowed,
                 "reasons": [str(r.code) for r in decision.reasons],
-                "next_allowed_at": decision.next_allowed_at.isoformat() if decision.next_allowed_at else None,
+                "next_allowed_at": next_allowed_at.isoformat() if next_allowed_at else None,
+                # The zones the policy judged the number in, and those whose contact window sets next_allowed_at.
+                "zones": list(decision.zones),
+                "binding": list(policy.window_opening_zones(snapshot, next_allowed_at)) if next_allowed_at else [],
             })
         decisions[loan_id] = rows
     return decisions
 
 
-@transaction.atomic
 def worklist_build(*, collector: Any, now: datetime | None = None) -> int:
-    """Rebuild today's worklist of one collector. Idempotent: entries are replaced, `worked_at` is kept."""
+    """Rebuild today's worklist of one collector in this process, chunk after chunk (each its own transaction;
+    the nightly job hands the same chunks to the workers instead). Idempotent: entries are replaced, `worked_at`
+    is kept, entries of loans no longer on the list are removed. Returns the number of entries."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    loans = list(
-        Loan.objects.filter(assigned_collector=collector, status=LoanStatus.ACTIVE, due_date__lt=today)
-        .select_related("borrower")
+    return sum(
+        worklist_build_chunk(chunk=chunk, work_date=today, now=now)
+        for chunk in worklist_chunks(work_date=today, collector_id=collector.pk)
     )
-    loan_ids = [loan.pk for loan in loans]
-    decisions = evaluate_loans(loans, now)
-    callbacks = dict(
-        Callback.objects.filter(
-            loan_id__in=loan_ids, done_at__isnull=True, cancelled_at__isnull=True, due_at__date__lte=today
-        ).values("loan_id").annotate(first=Max("due_at")).values_list("loan_id", "first")
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the duration (reference counting still frees everything else).
+    A chunk creates tens of thousands of small objects (snapshots, facts, decisions) that all live until it ends;
+    their allocation sets off collections that walk the whole process heap (Django and the app: some 100,000
+    objects) to find next to no garbage: about a tenth of a chunk's time on PostgreSQL here (docs/benchmarks.md).
+    Left as it is if already paused."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@_cyclic_gc_paused()
+@transaction.atomic
+def worklist_build_chunk(*, chunk: WorklistChunk, work_date: date, now: datetime | None = None) -> int:
+    """Build one chunk of a collector's list for `work_date`: the collector's listed loans (active, past due)
+    whose ids are in the chunk's range, each with the policy's verdict for every number at `now`. Returns the
+    number of entries.
+
+    Idempotent and confined to its range: entries are upserted on (collector, loan, work date), so a rerun or a
+    redelivery rewrites the same rows and keeps `worked_at`; the collector's entries for that day in the range
+    whose loan is no longer listed (reassigned, paid, a collector deactivated) are deleted. The collector's
+    chunks cover disjoint ranges, so chunks running at once on different workers never touch the same rows.
+    A fixed number of queries whatever the number of loans (tests/collections_app/desk/test_worklist.py)."""
+    now = now or timezone.now()
+    bounds = {lookup: bound for lookup, bound in (("gt", chunk.after_loan_id), ("lte", chunk.upto_loan_id))
+              if bound is not None}
+    chunk_loans = listed_loans(work_date).filter(
+        assigned_collector_id=chunk.collector_id, **{f"pk__{lookup}": bound for lookup, bound in bounds.items()}
     )
+    # Plain rows, in id order (concurrent reruns of a chunk then lock its entries in the same order).
+    rows = list(
+        chunk_loans.order_by("pk")
+        .values_list("pk", "borrower_id", "status", "due_date", "borrower__jurisdiction", "borrower__timezone",
+                     "loan_ref", "balance")
+    )
+    loan_ids = [row[0] for row in rows]
+    stale = WorklistEntry.objects.filter(
+        collector_id=chunk.collector_id, work_date=work_date,
+        **{f"loan_id__{lookup}": bound for lookup, bound in bounds.items()},
+    )
+    if not rows:
+        stale.delete()
+        return 0
+    # The snapshot and last-contact queries filter on the chunk's loans as a subquery, not on lists of their ids.
+    decisions = evaluate_loans([LoanRow(*row[:6]) for row in rows], now,
+                               borrowers=chunk_loans.order_by().values("borrower_id"))
+    callbacks = first_open_callbacks(loan_ids, work_date)
     last_contact = dict(
-        ContactAttempt.objects.filter(loan_id__in=loan_ids).values("loan_id")
+        ContactAttempt.objects.filter(loan_id__in=chunk_loans.order_by().values("pk")).order_by().values("loan_id")
         .annotate(last=Max("started_at")).values_list("loan_id", "last")
     )
-    promises = loans_with_broken_or_due_promises(loan_ids, today)
-    worked = dict(
-        WorklistEntry.objects.filter(collector=collector, work_date=today, worked_at__isnull=False)
-        .values_list("loan_id", "worked_at")
-    )
-    WorklistEntry.objects.filter(collector=collector, work_date=today).delete()
+    promises = loans_with_broken_or_due_promises(loan_ids, work_date)
+    ranks: dict[int, str] = {}
     entries = []
-    for loan in loans:
-        rows = decisions.get(loan.pk, [])
-        allowed = [r for r in rows if r["allowed"]]
-        contactable = bool(allowed)
+    for loan_id, _borrower_id, _status, due_date, _jurisdiction, _zone, loan_ref, balance in rows:
+        numbers = decisions.get(loan_id, [])
+        contactable = any(r["allowed"] for r in numbers)
         reason_codes: list[str] = []
         next_times: list[str] = []
         if not contactable:
-            for r in rows:
+            for r in numbers:
                 reason_codes += [c for c in r["reasons"] if c not in reason_codes]
                 if r["next_allowed_at"]:
                     next_times.append(r["next_allowed_at"])
-            if not rows:
+            if not numbers:
                 reason_codes = ["NO_CONSENT"]
-        if loan.pk in callbacks:
+        if loan_id in callbacks:
             group = GROUP_CALLBACK
-            tiebreak = callbacks[loan.pk].strftime("%Y%m%d%H%M")
-        elif loan.pk in promises:
-            group, tiebreak = GROUP_PROMISE, "0" if promises[loan.pk] == "broken" else "1"
+            tiebreak = callbacks[loan_id].strftime("%Y%m%d%H%M")
+        elif loan_id in promises:
+            group, tiebreak = GROUP_PROMISE, "0" if promises[loan_id] == "broken" else "1"
         else:
             group, tiebreak = GROUP_REST, ""
-        last = last_contact.get(loan.pk)
-        balance_rank = f"{(Decimal('999999999999.99') - loan.balance):015.2f}"
+        last = last_contact.get(loan_id)
+        # Loan.days_past_due of an active loan (every listed loan is active).
+        days_past_due = max((work_date - due_date).days, 0)
+        if days_past_due not in ranks:
+            ranks[days_past_due] = str(bucket_rank(days_past_due))
         sort_key = "|".join([
-            str(group), tiebreak, str(bucket_rank(loan.days_past_due(today))), balance_rank,
-            last.strftime("%Y%m%d%H%M") if last else "000000000000", loan.loan_ref,
+            str(group), tiebreak, ranks[days_past_due], f"{(_BALANCE_CEILING - balance):015.2f}",
+            last.strftime("%Y%m%d%H%M") if last else "000000000000", loan_ref,
         ])
-        entries.append(WorklistEntry(
-            collector=collector, loan=loan, work_date=today, priority=group, sort_key=sort_key,
-            contactable=contactable, reason_codes=reason_codes, decisions=rows,
-            next_allowed_at=min(next_times) if next_times and len(next_times) == len(rows) else None,
-            built_at=now, worked_at=worked.get(loan.pk),
-        ))
-    WorklistEntry.objects.bulk_create(entries)
+        # ISO strings of UTC instants: the earliest string is the earliest instant.
+        next_allowed_at = min(next_times) if next_times and len(next_times) == len(numbers) else None
+        entries.append((chunk.collector_id, loan_id, work_date, group, sort_key, contactable, reason_codes, numbers,
+                        next_allowed_at, now))
+    stale.exclude(loan_id__in=chunk_loans.order_by().values("pk")).delete()
+    _entries_upsert(entries)
     return len(entries)
+
+
+def _entries_upsert(entries: list[tuple]) -> None:
+    """Write entries (values in `_ENTRY_COLUMNS` order) with one `INSERT ... ON CONFLICT (collector, loan,
+    work_date) DO UPDATE` per chunk (per batch of the backend's parameter limit on SQLite).
+
+    Plain SQL rather than `bulk_create(update_conflicts=True)`, which builds a model instance per entry and
+    prepares every field of every row one by one: that cost more than building the entries. WorklistEntry keeps
+    no history, so nothing is skipped. On PostgreSQL the rows travel as one JSON parameter (`jsonb_to_recordset`)
+    because psycopg parses a statement's placeholders in Python, about 10 µs each: 5,000 of them (500 rows of 10
+    columns) cost more than the insert itself. Elsewhere each value goes through its field's `get_db_prep_save`,
+    so the stored text is what the ORM writes."""
+    meta = WorklistEntry._meta
+    fields = [cast(Field, meta.get_field(name)) for name in _ENTRY_COLUMNS]  # concrete fields, all of them
+    quote = connection.ops.quote_name
+    columns = [quote(str(field.column)) for field in fields]
+    key = ", ".join(quote(str(cast(Field, meta.get_field(name)).column)) for name in _ENTRY_KEY)
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns[3:])
+    # Only quoted names and types from the model's metadata and placeholders are interpolated into the SQL below;
+    # every value is a parameter.
+    insert = f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)})"
+    conflict = f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    if connection.vendor == "postgresql":
+        record = ", ".join(f"{column} {field.db_type(connection)}"
+                           for column, field in zip(columns, fields, strict=True))
+        rows = [
+            dict(zip((field.column for field in fields), (
+                collector_id, loan_id, day.isoformat(), group, sort_key, contactable, codes, numbers, next_at,
+                built.isoformat(),
+            ), strict=True))
+            for collector_id, loan_id, day, group, sort_key, contactable, codes, numbers, next_at, built in entries
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"{insert} SELECT {', '.join(columns)} FROM jsonb_to_recordset(%s::jsonb) AS r({record})"  # noqa: S608
+                f" {conflict}",
+                [json.dumps(rows)],
+            )
+        return
+    _collector, _loan, work_date, _group, _key, _c, reason_codes, decisions, next_allowed_at, built_at = fields
+    # The same day and build time for every entry of a chunk: prepared once.
+    day = work_date.get_db_prep_save(entries[0][2], connection)
+    built = built_at.get_db_prep_save(entries[0][9], connection)
+    params = [
+        (collector_id, loan_id, day, group, sort_key, contactable,
+         reason_codes.get_db_prep_save(codes, connection), decisions.get_db_prep_save(numbers, connection),
+         next_allowed_at.get_db_prep_save(next_at, connection) if next_at is not None else None, built)
+        for collector_id, loan_id, _day, group, sort_key, contactable, codes, numbers, next_at, _built in entries
+    ]
+    placeholder = f"({', '.join(['%s'] * len(columns))})"
+    batch = max(connection.ops.bulk_batch_size(fields, params), 1)
+    with connection.cursor() as cursor:
+        for start in range(0, len(params), batch):
+            batch_rows = params[start:start + batch]
+            cursor.execute(
+                f"{insert} VALUES {', '.join([placeholder] * len(batch_rows))} {conflict}",
+                [value for row in batch_rows for value in row],
+            )
 
 
 def worklist_mark_worked(*, collector: Any, loan: Loan, now: datetime | None = None) -> None:
@@ -135,6 +263,8 @@ def callback_schedule(*, loan: Loan, collector: Any, due_at: datetime, actor: An
     and propose the next allowed time."""
     if timezone.is_naive(due_at):
         raise ValidationError({"callback_at": _("A time zone is required.")})
+    if not is_in_range(due_at):
+        raise ValidationError({"callback_at": _("The date must be between 1970 and 2199.")})
     if due_at <= timezone.now():
         raise ValidationError({"callback_at": _("A callback must be in the future.")})
     # One snapshot load for all the borrower's own numbers (fixed queries), not a check per number.
@@ -150,10 +280,9 @@ def callback_schedule(*, loan: Loan, collector: Any, due_at: datetime, actor: An
             proposals.append(decision.next_allowed_at)
     else:
         if proposals:
-            local = timezone.localtime(min(proposals), timezone=loan.borrower.zoneinfo)
             raise ValidationError({"callback_at": _(
                 "The policy does not allow a call then. Next allowed: %(when)s (borrower's time)."
-            ) % {"when": local.strftime("%Y-%m-%d %H:%M")}})
+            ) % {"when": borrower_clock(min(proposals), loan.borrower.primary_zone)}})
         raise ValidationError({"callback_at": _("The policy does not allow calling this borrower.")})
     callback = Callback(loan=loan, phone=phone, collector=collector, due_at=due_at)
     with_change_reason(callback, "scheduled")
@@ -165,8 +294,8 @@ def callback_schedule(*, loan: Loan, collector: Any, due_at: datetime, actor: An
 
 @transaction.atomic
 def hold_until_place(*, loan: Loan, until: date | None, reason: str, actor: Any, whole_borrower: bool = False):
-    """A temporary hold until the start of `until` on the borrower's clock (open-ended without a date): the
-    borrower's "not before the 20th" during a call, or a supervisor's pause of one loan."""
+    """A temporary hold until the start of `until` on the borrower's clock: the borrower's "not before the 20th"
+    during a call, or a supervisor's pause of one loan. Without a date it is refused (a temporary hold ends)."""
     now = timezone.now()
     ends_at = loan.borrower.start_of_local_day(until) if until else None
     if ends_at is not None and ends_at <= now:
@@ -237,7 +366,7 @@ def outcome_record(
     if follow_ups.note:
         note_add(loan=loan, text=follow_ups.note, actor=actor)
     Callback.objects.filter(loan=loan, collector=actor, done_at__isnull=True, cancelled_at__isnull=True,
-                            due_at__lte=now + timedelta(minutes=30)).update(done_at=now)
+                            due_at__lte=now + CALLBACK_DUE_WINDOW).update(done_at=now)
     worklist_mark_worked(collector=actor, loan=loan, now=now)
     return attempt
 

@@ -2,38 +2,55 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
+
 from celery import shared_task
-from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from collections_app.desk.services import attempts_close_stale, worklist_build
+from collections_app.desk.selectors import WorklistChunk, worklist_chunks
+from collections_app.desk.services import attempts_close_stale, worklist_build_chunk
 
-from ..models import Loan, LoanStatus
-
-__all__ = ["build_all_worklists", "build_worklist_for_collector", "close_stale_attempts"]
-
-
-@shared_task(name="collections_app.build_worklist_for_collector", acks_late=True, time_limit=600)
-def build_worklist_for_collector(collector_id: int) -> int:
-    collector = get_user_model().objects.filter(pk=collector_id, is_active=True).first()
-    if collector is None:
-        return 0
-    return worklist_build(collector=collector)
+__all__ = ["build_all_worklists", "build_worklist_chunk", "build_worklist_for_collector", "close_stale_attempts"]
 
 
-@shared_task(name="collections_app.build_all_worklists", acks_late=True, time_limit=600)
-def build_all_worklists() -> int:
-    """Nightly: one subtask per collector with active loans, so any worker can take a share of the work."""
-    collector_ids = (
-        Loan.objects.filter(status=LoanStatus.ACTIVE, assigned_collector__isnull=False)
-        .values_list("assigned_collector_id", flat=True).distinct()
-    )
+@shared_task(name="collections_app.build_worklist_chunk", acks_late=True, time_limit=600)
+def build_worklist_chunk(collector_id: int, work_date: str, after_loan_id: int | None = None,
+                         upto_loan_id: int | None = None) -> int:
+    """One chunk of one collector's list for `work_date` (ISO date): the loans with after < id <= upto. A rerun
+    or a redelivery rewrites the same entries (the service upserts and keeps worked marks)."""
+    chunk = WorklistChunk(collector_id, after_loan_id, upto_loan_id)
+    return worklist_build_chunk(chunk=chunk, work_date=date.fromisoformat(work_date))
+
+
+def enqueue_worklist_chunks(chunks: Iterable[WorklistChunk], work_date: date) -> int:
+    """One `build_worklist_chunk` task per chunk; returns how many were sent."""
     count = 0
-    for collector_id in collector_ids:
-        build_worklist_for_collector.delay(collector_id)
+    for chunk in chunks:
+        build_worklist_chunk.delay(chunk.collector_id, work_date.isoformat(), chunk.after_loan_id, chunk.upto_loan_id)
         count += 1
     return count
 
 
-@shared_task(name="collections_app.close_stale_attempts", acks_late=True, time_limit=300)
+@shared_task(name="collections_app.build_worklist_for_collector", acks_late=True, time_limit=600)
+def build_worklist_for_collector(collector_id: int) -> int:
+    """The desk's Refresh: today's list of one collector, in the same chunks as the nightly job. Returns the
+    number of chunk tasks sent."""
+    today = timezone.localdate()
+    return enqueue_worklist_chunks(worklist_chunks(work_date=today, collector_id=collector_id), today)
+
+
+@shared_task(name="collections_app.build_all_worklists", acks_late=True, time_limit=600)
+def build_all_worklists(work_date: str | None = None) -> int:
+    """Nightly (beat: "build-worklists"): every collector's list for `work_date` (ISO date, default today), one
+    task per chunk of at most WORKLIST_CHUNK_SIZE loans, so any worker takes a share. Returns the number of chunk
+    tasks sent; a rerun sends the same chunks, and they rewrite the same entries."""
+    day = date.fromisoformat(work_date) if work_date else timezone.localdate()
+    return enqueue_worklist_chunks(worklist_chunks(work_date=day), day)
+
+
+# A soft limit within the hard one: the settings' default soft limit (9 min) exceeds 300 s, and Celery refuses to
+# send a task whose soft limit is the longer (beat could not enqueue this job at all).
+@shared_task(name="collections_app.close_stale_attempts", acks_late=True, time_limit=300, soft_time_limit=280)
 def close_stale_attempts() -> int:
     return attempts_close_stale()

@@ -6,7 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from collections_app.desk.services import worklist_build
+from collections_app.desk.selectors import WorklistChunk, worklist_chunks
+from collections_app.desk.services import worklist_build, worklist_build_chunk
 from collections_app.desk.tasks import build_all_worklists
 from collections_app.models import WorklistEntry
 from config.celery import app as celery_app
@@ -43,7 +44,8 @@ def test_a_blocked_account_says_when_it_will_be_allowed_in_both_zones(client, co
     assert entry.next_allowed_at == dt.datetime(2027, 3, 4, 8, 0, tzinfo=MORNING.tzinfo)
     client.force_login(collector)
     body = client.get(reverse("worklist")).content.decode()
-    assert "2027-03-04 08:00" in body
+    # The collector's clock, then the borrower's with the place and the offset.
+    assert "03-04 08:00</time>" in body and "Shanghai 03-04 08:00 (UTC+08:00)" in body
 
 
 def test_the_order_puts_callbacks_then_promises_then_higher_buckets_and_balances(collector, morning):
@@ -122,7 +124,7 @@ def test_the_worklist_page_takes_twelve_queries_whatever_the_number_of_rows(clie
         response = client.get(reverse("worklist"))
     assert (len(response.context["contactable"]), len(response.context["blocked"])) == (n, n)
     assert tables(queries) == [
-        "django_session",
+        "collections_app_usersession",  # the session (collections_app.models.staff)
         "auth_user",
         "auth_group",  # the user's role
         "collections_app_worklistentry",  # any entry today? (else a build is enqueued)
@@ -132,22 +134,25 @@ def test_the_worklist_page_takes_twelve_queries_whatever_the_number_of_rows(clie
         "collections_app_worklistentry",  # built at
         "collections_app_promise",  # broken-promise alerts
         "collections_app_repaymentplan",  # broken-plan alerts
-        "collections_app_worklistentry",  # contactable: the page of rows with loan and borrower
-        "collections_app_worklistentry",  # blocked: the page of rows with loan and borrower
+        "collections_app_worklistentry",  # contactable: the page of rows with loan, borrower, earliest callback
+        "collections_app_worklistentry",  # blocked: the page of rows with loan, borrower, earliest callback
     ]
 
 
 @pytest.mark.parametrize("n", [1, 30])
-def test_building_a_worklist_takes_fourteen_queries_in_one_transaction_whatever_the_accounts(collector, morning, n):
+def test_building_a_worklist_chunk_takes_fourteen_queries_in_one_transaction_whatever_the_accounts(
+    collector, morning, n
+):
     for _ in range(n):
         make_account(collector)
+    worklist_build(collector=collector)  # a rebuild: the upsert finds every entry already there
     with CaptureQueriesContext(connection) as queries:
-        assert worklist_build(collector=collector) == n
+        assert worklist_build_chunk(chunk=WorklistChunk(collector.pk), work_date=MORNING.date()) == n
     assert tables(queries) == [
         "SAVEPOINT",
-        "collections_app_loan",  # the collector's active loans with their borrowers
+        "collections_app_loan",  # the chunk's listed loans with their borrowers' jurisdiction and zone
         "collections_app_contactpolicyversion",  # the policy in force
-        "consent_app_phonenumber",  # every number of those borrowers
+        "consent_app_phonenumber",  # every number of those borrowers, with its third party's flags
         "consent_app_consent",
         "consent_app_restriction",
         "consent_app_inconvenienttime",
@@ -156,8 +161,21 @@ def test_building_a_worklist_takes_fourteen_queries_in_one_transaction_whatever_
         "collections_app_contactattempt",  # last attempt per loan
         "collections_app_promise",  # promises due or broken
         "collections_app_repaymentplan",  # plans with an installment due or broken
-        "collections_app_worklistentry",  # today's worked marks, kept across a rebuild
-        "DELETE collections_app_worklistentry",
-        "INSERT collections_app_worklistentry",  # one bulk insert
+        "DELETE collections_app_worklistentry",  # entries in the chunk's range whose loan left the list
+        "INSERT collections_app_worklistentry",  # one upsert of every entry (worked marks untouched)
         "RELEASE SAVEPOINT",
+    ]
+
+
+@pytest.mark.parametrize("n", [1, 30])
+def test_planning_the_nightly_chunks_takes_two_queries_whatever_the_accounts(settings, collector, morning, n):
+    settings.WORKLIST_CHUNK_SIZE = 3
+    for _ in range(n):
+        make_account(collector)
+    with CaptureQueriesContext(connection) as queries:
+        chunks = worklist_chunks(work_date=MORNING.date())
+    assert len(chunks) == -(-n // 3)
+    assert tables(queries) == [
+        "collections_app_loan",  # (collector, id) of every listed loan, in order
+        "collections_app_worklistentry",  # collectors with entries that day (a list to empty)
     ]
