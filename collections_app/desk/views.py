@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, time, timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,12 +16,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from collections_app.contact.selectors import contact_snapshots_for_loans
 from collections_app.contact.services import contact_start
-from collections_app.desk.forms import HoldForm, NoteForm, OutcomeForm, ReassignForm, RevealForm
-from collections_app.desk.selectors import loan_list_for_user
+from collections_app.desk.forms import CallForm, HoldForm, NoteForm, OutcomeForm, ReassignForm, RevealForm
+from collections_app.desk.selectors import loan_list_for_user, with_first_open_callback
 from collections_app.desk.services import FollowUps, hold_until_place, note_add, outcome_record
 from collections_app.desk.tasks import build_worklist_for_collector
 from collections_app.forms import add_service_errors
@@ -65,6 +65,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@never_cache  # personal data (names, masked numbers, a call's tel: link): never kept by a cache
 def worklist(request: AuthenticatedRequest) -> HttpResponse:
     if not is_collector(request.user):
         raise Http404
@@ -81,7 +82,7 @@ def worklist(request: AuthenticatedRequest) -> HttpResponse:
         filtered = filtered.filter(loan__due_date__lte=latest)
         if earliest:
             filtered = filtered.filter(loan__due_date__gte=earliest)
-    filtered = filtered.select_related("loan__borrower").order_by("sort_key")
+    filtered = with_first_open_callback(filtered.select_related("loan__borrower").order_by("sort_key"), today)
     contactable = Paginator(filtered.filter(contactable=True), PAGE_SIZE).get_page(request.GET.get("page"))
     blocked = Paginator(filtered.filter(contactable=False), PAGE_SIZE).get_page(request.GET.get("bpage"))
     counts = entries.aggregate(
@@ -94,7 +95,7 @@ def worklist(request: AuthenticatedRequest) -> HttpResponse:
         "contactable": contactable if show != "blocked" else None,
         "blocked": blocked if show != "contactable" else None,
         "counts": counts, "built_at": built_at, "bucket": bucket, "show": show, "alerts": alerts,
-        "buckets": bucket_labels(), "desk_zone": settings.TIME_ZONE,
+        "buckets": bucket_labels(), "now": timezone.now(),
     })
 
 
@@ -115,10 +116,14 @@ def _number_decisions(loan: Loan, now):
     """Live decisions (call and SMS) for every number of the borrower, in a fixed number of queries."""
     rows = []
     for phone, snapshot in contact_snapshots_for_loans([loan], now).get(loan.pk, []):
+        call = policy.evaluate(snapshot, channel="call", at=now)
         rows.append({
             "phone": phone,
-            "call": policy.evaluate(snapshot, channel="call", at=now),
+            "call": call,
             "sms": policy.evaluate(snapshot, channel="sms", at=now),
+            # Which of the zones the call was judged in sets its next allowed time (the address's or the number's).
+            "call_binding": policy.window_opening_zones(snapshot, call.next_allowed_at) if call.next_allowed_at
+            else (),
         })
     return rows
 
@@ -143,6 +148,7 @@ def _change_history(loan: Loan, limit: int = 40):
 
 
 @login_required
+@never_cache  # personal data (names, masked numbers, a call's tel: link): never kept by a cache
 def loan_detail(request: HttpRequest, loan_ref: str) -> HttpResponse:
     loan = get_loan_for_user_or_404(request.user, loan_ref, Loan.objects.select_related("borrower",
                                                                                           "assigned_collector"))
@@ -151,6 +157,7 @@ def loan_detail(request: HttpRequest, loan_ref: str) -> HttpResponse:
     context = {
         "loan": loan,
         "borrower": borrower,
+        "now": now,
         "borrower_now": timezone.localtime(now, borrower.zoneinfo),
         "other_loans": loans_visible_to(request.user).filter(borrower=borrower).exclude(pk=loan.pk),
         "numbers": _number_decisions(loan, now),
@@ -189,9 +196,11 @@ def call_start(request: HttpRequest, loan_ref: str) -> HttpResponse:
     loan = get_loan_for_user_or_404(request.user, loan_ref, Loan.objects.select_related("borrower"))
     if not can_contact(request.user, loan):
         raise Http404
+    form = CallForm(request.POST)
+    if not form.is_valid():
+        return render(request, "collections_app/bad_request.html", {"form": form}, status=400)
     phone = get_object_or_404(
-        PhoneNumber.objects.select_related("third_party"), pk=request.POST.get("phone_id") or 0,
-        borrower=loan.borrower,
+        PhoneNumber.objects.select_related("third_party"), pk=form.cleaned_data["phone_id"], borrower=loan.borrower,
     )
     attempt, decision = contact_start(loan=loan, phone=phone, channel="call", collector=request.user)
     if attempt is None:
@@ -202,6 +211,7 @@ def call_start(request: HttpRequest, loan_ref: str) -> HttpResponse:
 
 
 @login_required
+@never_cache  # personal data (names, masked numbers, a call's tel: link): never kept by a cache
 def attempt_detail(request: HttpRequest, attempt_id: int) -> HttpResponse:
     attempt = get_object_or_404(
         ContactAttempt.objects.select_related("loan__borrower", "phone__third_party"), pk=attempt_id,
@@ -256,7 +266,10 @@ def hold_place(request: HttpRequest, loan_ref: str) -> HttpResponse:
         raise Http404
     form = HoldForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("A reason is required."))
+        for name, errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields else ""
+            for error in errors:
+                messages.error(request, f"{label}: {error}" if label else str(error))
         return redirect("loan_detail", loan_ref=loan.loan_ref)
     try:
         hold_until_place(loan=loan, until=form.cleaned_data["until"], reason=form.cleaned_data["reason"],
@@ -280,9 +293,11 @@ def hold_lift(request: HttpRequest, loan_ref: str, restriction_id: int) -> HttpR
         pk=restriction_id, borrower=loan.borrower, kind=RestrictionKind.TEMPORARY_HOLD,
     )
     try:
-        restriction_lift(restriction=restriction, actor=request.user, reason=request.POST.get("reason", "")[:500])
+        restriction_lift(restriction=restriction, actor=request.user, reason=request.POST.get("reason", "").strip())
     except PermissionDenied:
         messages.error(request, _("This hold also covers another team's accounts: ask compliance to lift it."))
+    except ValidationError as exc:  # a reason too long is refused, not cut short
+        messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("Hold lifted."))
     return redirect("loan_detail", loan_ref=loan.loan_ref)

@@ -21,7 +21,7 @@ from .types import (
     Snapshot,
     Window,
 )
-from .zones import candidate_zones, local_day, primary_zone, window_contains
+from .zones import candidate_zones, local_day, primary_zone, window_contains, window_opening_zones
 
 __all__ = [
     "MESSAGES",
@@ -55,4 +55,5 @@ __all__ = [
     "preset",
     "primary_zone",
     "window_contains",
+    "window_opening_zones",
 ]

@@ -1,0 +1,106 @@
+"""The borrower's clock and the reader's, as the desk writes them (plain text; the templates' filters in
+templatetags/desk_tags.py wrap these in ``<time>`` elements).
+
+A borrower's time reads ``Chicago 23:58 (UTC−06:00)`` / ``芝加哥 23:58 (UTC−06:00)``: the place (the CLDR exemplar
+city, through Babel, in the active language) and the UTC offset, never an abbreviation (Shanghai and winter
+Chicago are both "CST"); the minus sign is U+2212. The date is added when the wall clock is not on the reader's
+today (``12-01 23:58``), with the year when it is not the reader's year (``2025-12-01 23:58``). The reader's today
+is the current time zone's (the desk's, settings.TIME_ZONE).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
+from babel.dates import get_timezone_location
+from django.utils import timezone, translation
+
+MINUS_SIGN = "\u2212"
+_UTC_KEYS = frozenset({"UTC", "Etc/UTC"})
+
+
+@lru_cache(maxsize=1)
+def _cldr_names() -> dict[str, tuple[str, ...]]:
+    """IANA zone -> the older names CLDR may still file its data under (America/Indiana/Indianapolis ->
+    America/Indianapolis): Babel's locale data is keyed by CLDR's names, its alias table points the other way."""
+    names: dict[str, list[str]] = {}
+    for alias, canonical in get_global("zone_aliases").items():
+        names.setdefault(canonical, []).append(alias)
+    return {key: tuple(sorted(value)) for key, value in names.items()}
+
+
+def _babel_locale_name() -> str:
+    language = translation.get_language() or "en"
+    try:
+        return str(Locale.parse(translation.to_locale(language)))
+    except (UnknownLocaleError, ValueError):
+        return "en"
+
+
+@lru_cache(maxsize=1024)
+def _place_in(zone_key: str, locale_name: str) -> str:
+    locale = Locale.parse(locale_name)
+    for key in (zone_key, *_cldr_names().get(zone_key, ())):
+        city = locale.time_zones.get(key, {}).get("city")
+        if city:
+            return str(city)
+    # CLDR leaves out the cities whose name is the zone's own (English "Indianapolis"); Babel then answers the
+    # key less its area ("Indiana/Indianapolis"): keep the last part, as CLDR's own fallback does.
+    return str(get_timezone_location(zone_key, locale=locale, return_city=True)).rsplit("/", 1)[-1]
+
+
+def zone_place(zone_key: str) -> str:
+    """The zone's city in the active language (CLDR exemplar city): 芝加哥 / Chicago for America/Chicago."""
+    if zone_key in _UTC_KEYS:
+        return "UTC"
+    return _place_in(zone_key, _babel_locale_name())
+
+
+def utc_offset(local: datetime) -> str:
+    """``UTC−06:00``, ``UTC+00:00``, ``UTC+05:30``: the wall clock's offset, with a real minus sign."""
+    offset = local.utcoffset() or timedelta(0)
+    sign = "+" if offset >= timedelta(0) else MINUS_SIGN
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def zone_or_utc(zone_key: str) -> tuple[str, tzinfo]:
+    """The zone of ``zone_key``; UTC, and so named, for a key that is no zone (never the desk's clock)."""
+    try:
+        return zone_key, ZoneInfo(zone_key)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        return "UTC", UTC
+
+
+def reader_today() -> date:
+    return timezone.localdate()
+
+
+def wall_clock(local: datetime, today: date) -> str:
+    """``23:58`` on the reader's ``today``, ``12-01 23:58`` on another day of its year, ``2025-12-01 23:58`` else."""
+    if local.date() == today:
+        return f"{local:%H:%M}"
+    if local.year == today.year:
+        return f"{local:%m-%d %H:%M}"
+    return f"{local:%Y-%m-%d %H:%M}"
+
+
+def calendar_day(day: date, today: date) -> str:
+    """A date by the same rule as ``wall_clock``: ``12-10``, or ``2027-01-04`` in another year."""
+    return f"{day:%m-%d}" if day.year == today.year else f"{day:%Y-%m-%d}"
+
+
+def borrower_clock(instant: datetime, zone_key: str, today: date | None = None) -> str:
+    """``Chicago 12-01 23:58 (UTC−06:00)``: the aware ``instant`` on the wall clock of ``zone_key``."""
+    zone_key, zone = zone_or_utc(zone_key)
+    local = instant.astimezone(zone)
+    return f"{zone_place(zone_key)} {wall_clock(local, today or reader_today())} ({utc_offset(local)})"
+
+
+def reader_clock(instant: datetime, today: date | None = None) -> str:
+    """``22:00`` or ``12-10 08:00``: the aware ``instant`` on the reader's own clock (the current time zone)."""
+    return wall_clock(timezone.localtime(instant), today or reader_today())
