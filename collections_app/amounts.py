@@ -12,14 +12,15 @@ from .models.core import CURRENCY_DECIMALS
 
 
 def parse_amount(value: Any, *, currency: str, field_name: str, allow_zero: bool = True) -> Decimal:
-    """A non-negative amount with no more decimals than the currency has (CNY/USD/GBP: 2)."""
+    """A non-negative amount with no more decimals than the currency has (CNY/USD/GBP: 2). A negative zero ("-0",
+    "-0.00") is refused like any negative amount: the sign says the input is not what was meant."""
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError) as exc:
         raise ValidationError({field_name: _("Not an amount.")}) from exc
     if not amount.is_finite():
         raise ValidationError({field_name: _("Not an amount.")})
-    if amount < 0 or (amount == 0 and not allow_zero):
+    if amount.is_signed() or (amount == 0 and not allow_zero):
         raise ValidationError({field_name: _("The amount must be positive.")})
     decimals = CURRENCY_DECIMALS.get(currency, 2)
     exponent = amount.as_tuple().exponent  # an int for every finite amount ("n"/"N"/"F" are NaN and infinity)

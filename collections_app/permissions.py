@@ -119,6 +119,18 @@ def is_integration(user: Any) -> bool:
 is_supervisor_or_compliance = is_supervisor | is_compliance
 
 
+@rules.predicate
+def is_admin_user(user: Any) -> bool:
+    """May open the admin (is_staff), or is a superuser."""
+    return bool(getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
+
+
+# Who signs in with a second factor (collections_app.staff): whoever reads personal data beyond their own assigned
+# accounts or uses the admin. Collectors work only their assigned accounts on the desk and are not asked. (The
+# attribute check comes first: it needs no query.)
+needs_second_factor = is_admin_user | is_supervisor | is_compliance
+
+
 def role_of(user: Any) -> str | None:
     """The user's main role for navigation: compliance > supervisor > collector > integration."""
     if is_compliance(user):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -114,8 +115,16 @@ def _on_http_error(exc: HttpError) -> ErrorReply:
         )
     if isinstance(exc.__cause__, BodyNotAnObject):
         return _reply(422, [{"field": "body", "message": _("The body must be a JSON object.")}])
-    field = "body" if exc.status_code == 400 else None
-    return _reply(exc.status_code, [{"field": field, "message": str(exc)}])
+    if exc.status_code == 400:
+        # ninja's own text is English only; the body could not be parsed (not JSON, or NaN/Infinity).
+        return _reply(400, [{"field": "body", "message": _("The body is not valid JSON.")}])
+    return _reply(exc.status_code, [{"field": None, "message": str(exc)}])
+
+
+def _on_too_big(exc: RequestDataTooBig) -> ErrorReply:
+    # Django raises it when the body is read (DATA_UPLOAD_MAX_MEMORY_SIZE), which the API's parser does inside
+    # the operation: answered here like every other error, whatever DEBUG says.
+    return _reply(413, [{"field": "body", "message": _("The request body is too large.")}])
 
 
 def _on_404(exc: Http404) -> ErrorReply:
@@ -144,6 +153,7 @@ _HANDLERS: tuple[tuple[type[Exception], Callable[[Any], ErrorReply]], ...] = (
     (DjangoValidationError, _on_django_validation_error),
     (ApiError, _on_api_error),
     (HttpError, _on_http_error),
+    (RequestDataTooBig, _on_too_big),
     (Http404, _on_404),
     (PolicyMissing, _on_policy_missing),
     (IntegrityError, _on_integrity_error),

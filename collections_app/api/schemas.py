@@ -9,7 +9,7 @@ Responses never carry a full phone number, a name or a national id: numbers are 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -23,6 +23,9 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+
+from consent_app.models import FREE_TEXT_MAX_LENGTH
+from consent_app.validators import EARLIEST_YEAR, LATEST_YEAR, is_in_range
 
 # Same rule as consent_app.models.ref_validator, checked before any query touches the database.
 REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
@@ -52,27 +55,29 @@ def _timestamp_text(value: Any) -> Any:
     raise ValueError("an ISO 8601 timestamp with a time zone offset is required")
 
 
-# Instants and dates far from the present are typos, and the policy engine computes days and windows around
-# them (a year-9999 end date would overflow its arithmetic): keep them within a generous, safe range.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-
-
-def _in_range_instant(value: datetime) -> datetime:
-    if not EARLIEST <= value < LATEST:
-        raise ValueError("must be between 1970 and 2199")
+def _in_range(value: Any) -> Any:
+    # The one range of dates and instants (consent_app.validators), checked before any service sees the value.
+    if not is_in_range(value):
+        raise ValueError(f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
     return value
 
 
-def _in_range_date(value: date) -> date:
-    if not EARLIEST.date() <= value < LATEST.date():
-        raise ValueError("must be between 1970 and 2199")
+# The largest primary key the database holds (BigAutoField, DEFAULT_AUTO_FIELD: a signed 64-bit integer on
+# PostgreSQL and SQLite alike). A larger id cannot name a row, and the database refuses it with an error.
+MAX_ID = 2**63 - 1
+
+
+def id_in_range(value: Any) -> Any:
+    """A validator for an id sent in a body (`Annotated[int, AfterValidator(id_in_range)]`): refuse an integer
+    outside 1..MAX_ID before any query. The OpenAPI document keeps saying "integer"."""
+    if isinstance(value, int) and not 1 <= value <= MAX_ID:
+        raise ValueError(f"must be between 1 and {MAX_ID}")
     return value
 
 
 Ref = Annotated[str, StringConstraints(pattern=REF_PATTERN)]
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text), AfterValidator(_in_range_instant)]
-Day = Annotated[date, AfterValidator(_in_range_date)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text), AfterValidator(_in_range)]
+Day = Annotated[date, AfterValidator(_in_range)]
 # A JSON number or a string; the API parses JSON numbers as Decimal (never float), so "100.005" keeps its
 # three decimals and is refused rather than rounded.
 Amount = Decimal
@@ -103,7 +108,10 @@ class ErrorOut(Schema):
     detail: list[ErrorItem]
 
 
-ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+# Every status an operation can answer besides its success (docs/api.md "Errors"), so the OpenAPI document lists it.
+ERRORS: dict[int, Any] = {
+    400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut
+}
 
 
 # --- Borrowers --------------------------------------------------------------------------------------------------
@@ -216,11 +224,11 @@ class RestrictionIn(In):
     kind: RestrictionKindCode
     starts_at: Timestamp
     ends_at: Timestamp | None = None
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=FREE_TEXT_MAX_LENGTH)
 
 
 class RestrictionLiftIn(In):
-    reason: str = Field("", max_length=500)
+    reason: str = Field("", max_length=FREE_TEXT_MAX_LENGTH)
 
 
 class RestrictionOut(Schema):

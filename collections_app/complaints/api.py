@@ -16,13 +16,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
-from pydantic import Field, StrictInt, StringConstraints
+from pydantic import AfterValidator, Field, StrictInt, StringConstraints
 
 from consent_app.models import Borrower
 
 from ..api.auth import ApiRequest
 from ..api.errors import ApiError
-from ..api.schemas import ERRORS, In, Ref, Timestamp
+from ..api.schemas import ERRORS, In, Ref, Timestamp, id_in_range
 from ..loans.services import collector_by_username
 from ..models import ComplaintSource, ContactAttempt, Loan
 from .services import complaint_open
@@ -35,7 +35,7 @@ ComplaintCategoryCode = Literal[
 # Django's username characters; the external id of an attempt is any text but NUL (PostgreSQL refuses it).
 Username = Annotated[str, StringConstraints(min_length=1, max_length=150, pattern=r"^[\w.@+-]+$")]
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00]+$")]
-AttemptKey = StrictInt | ExternalId
+AttemptKey = Annotated[StrictInt | ExternalId, AfterValidator(id_in_range)]
 
 router = Router(tags=["complaints"])
 

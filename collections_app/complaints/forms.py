@@ -10,13 +10,14 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from consent_app.validators import is_in_future
+from collections_app.forms import IdsChoiceField
+from consent_app.validators import is_in_future, validate_in_range
 
 from ..models import ComplaintCategory, ComplaintChannel, ComplaintOutcome, ContactAttempt, Loan
 from .selectors import intake_attempts, intake_collectors
 
 
-class AttemptChoiceField(forms.ModelMultipleChoiceField):
+class AttemptChoiceField(IdsChoiceField):
     def label_from_instance(self, obj: ContactAttempt) -> str:
         local = timezone.localtime(obj.started_at)
         who = obj.collector.get_username() if obj.collector is not None else "-"
@@ -34,9 +35,9 @@ class ComplaintIntakeForm(forms.Form):
     received_at = forms.DateTimeField(
         label=_("Received at"), required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text=_("Empty: now."),
+        help_text=_("Empty: now."), validators=[validate_in_range],
     )
-    collectors: forms.ModelMultipleChoiceField[Any] = forms.ModelMultipleChoiceField(
+    collectors: forms.ModelMultipleChoiceField[Any] = IdsChoiceField(
         label=_("Collectors concerned"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
         help_text=_("The first one selected decides which supervisor reviews the complaint."),
     )
@@ -72,14 +73,18 @@ class TransitionForm(forms.Form):
 
 
 class ReportPeriodForm(forms.Form):
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To (inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                            validators=[validate_in_range])
+    end = forms.DateField(label=_("To (inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                          validators=[validate_in_range])
 
     MAX_DAYS = 366
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
+        if self.errors:  # a date the fields refused: no period to compute
+            return data
         start, end = data.get("start"), data.get("end")
         today = timezone.localdate()
         end = end or today

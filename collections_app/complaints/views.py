@@ -53,7 +53,8 @@ def complaint_create(request: HttpRequest, loan_ref: str) -> HttpResponse:
             if complaints_reviewable_by(request.user).filter(pk=complaint.pk).exists():
                 return redirect("complaints:detail", pk=complaint.pk)
             return redirect("loan_detail", loan_ref=loan.loan_ref)
-    return render(request, "collections_app/complaints/create.html", {"loan": loan, "form": form})
+    return render(request, "collections_app/complaints/create.html", {"loan": loan, "form": form},
+                  status=422 if request.method == "POST" else 200)
 
 
 @login_required

@@ -8,21 +8,38 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from collections_app.forms import is_storable_id
+from consent_app.models import FREE_TEXT_MAX_LENGTH, REVEAL_REASON_MAX_LENGTH, PhoneNumber
+from consent_app.validators import validate_in_range
+
 from ..models import AttemptOutcome, AttemptParty
 
 
 class RevealForm(forms.Form):
-    reason = forms.CharField(label=_("Why do you need the full number?"), max_length=200)
+    reason = forms.CharField(label=_("Why do you need the full number?"), max_length=REVEAL_REASON_MAX_LENGTH)
 
 
 class NoteForm(forms.Form):
     text = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
 
 
+class CallForm(forms.Form):
+    """The number to call, by id (the account page's call buttons)."""
+
+    phone_id = forms.IntegerField(label=_("Phone number"), min_value=1)
+
+    def clean_phone_id(self) -> int:
+        value = self.cleaned_data["phone_id"]
+        if not is_storable_id(PhoneNumber, value):
+            raise forms.ValidationError(_("Select a valid choice. That choice is not one of the available choices."))
+        return value
+
+
 class HoldForm(forms.Form):
-    until = forms.DateField(label=_("Hold until (borrower's date)"), required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.CharField(label=_("Reason"), max_length=500)
+    # A temporary hold always ends (consent_app.services.restriction_place): the date is required.
+    until = forms.DateField(label=_("Hold until (borrower's date)"),
+                            widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_in_range])
+    reason = forms.CharField(label=_("Reason"), max_length=FREE_TEXT_MAX_LENGTH)
 
 
 class ReassignForm(forms.Form):
@@ -43,7 +60,7 @@ class OutcomeForm(forms.Form):
     callback_at = forms.DateTimeField(
         label=_("Call back at (borrower's time)"), required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"], validators=[validate_in_range],
     )
     promise_amount = forms.DecimalField(label=_("Promise to pay: amount"), required=False, min_value=0,
                                         decimal_places=2, max_digits=14)
@@ -52,7 +69,7 @@ class OutcomeForm(forms.Form):
     dispute = forms.BooleanField(label=_("Borrower disputes the debt"), required=False)
     cease = forms.BooleanField(label=_("Borrower asks that all communication stop"), required=False)
     hold_until = forms.DateField(label=_("Do not call before (borrower's date)"), required=False,
-                                 widget=forms.DateInput(attrs={"type": "date"}))
+                                 widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_in_range])
     note = forms.CharField(label=_("Note"), required=False, max_length=4000,
                            widget=forms.Textarea(attrs={"rows": 2}))
 

@@ -10,6 +10,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from consent_app.models import FREE_TEXT_MAX_LENGTH
+from consent_app.validators import validate_in_range
+
 from ..models import ContactAttempt, Loan, PlanKind
 
 
@@ -31,7 +34,7 @@ class PromiseForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount"), min_value=0, max_digits=14, decimal_places=2)
     promise_date = forms.DateField(label=_("Promised date"), widget=DateInput)
     attempt = forms.ModelChoiceField(queryset=ContactAttempt.objects.none(), required=False)
-    note = forms.CharField(label=_("Note"), required=False, max_length=300,
+    note = forms.CharField(label=_("Note"), required=False, max_length=FREE_TEXT_MAX_LENGTH,
                            help_text=_("No personal details: amounts, dates and what was agreed."))
 
     def __init__(self, *args: Any, loan: Loan, **kwargs: Any) -> None:
@@ -49,6 +52,7 @@ class PlanForm(forms.Form):
     )
     reason = forms.CharField(
         label=_("Reason for the approver"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=FREE_TEXT_MAX_LENGTH,
         help_text=_("Required when the plan is beyond your approval limits."),
     )
     attempt = forms.ModelChoiceField(queryset=ContactAttempt.objects.none(), required=False)
@@ -87,18 +91,21 @@ def installment_formset(data: Any = None) -> BaseInstallmentFormSet:
 
 
 class DecisionForm(forms.Form):
-    comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                              max_length=FREE_TEXT_MAX_LENGTH)
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=300)
+    reason = forms.CharField(label=_("Reason"), max_length=FREE_TEXT_MAX_LENGTH)
 
 
 class ReportPeriodForm(forms.Form):
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
-    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput)
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput, validators=[validate_in_range])
+    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput, validators=[validate_in_range])
 
     def period(self) -> tuple[date, date]:
+        """The period asked for (default: the last 30 days); the views answer a refused date with the form's
+        errors instead."""
         today = timezone.localdate()
         data = self.cleaned_data if self.is_valid() else {}
         date_to = data.get("date_to") or today

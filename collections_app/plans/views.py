@@ -38,6 +38,12 @@ def _messages_of(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
+def _reason_error(form: CancelForm, missing: str) -> ValidationError:
+    """The reason's own error when one was typed (too long), else `missing`."""
+    typed = str(form.data.get("reason", "")).strip()
+    return ValidationError(list(form.errors["reason"]) if typed and "reason" in form.errors else missing)
+
+
 def _negotiable_loan(request: HttpRequest, loan_ref: str) -> Any:
     loan = get_loan_for_user_or_404(request.user, loan_ref)
     if not may_negotiate(request.user, loan):
@@ -107,7 +113,7 @@ def plan_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     form = CancelForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError(_("Say why the plan is cancelled."))
+            raise _reason_error(form, _("Say why the plan is cancelled."))
         services.plan_cancel(plan=plan, reason=form.cleaned_data["reason"], actor=request.user)
     except ValidationError as exc:
         messages.error(request, _messages_of(exc))
@@ -125,7 +131,7 @@ def promise_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     form = CancelForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError(_("Say why the promise is withdrawn."))
+            raise _reason_error(form, _("Say why the promise is withdrawn."))
         services.promise_cancel(promise=promise, reason=form.cleaned_data["reason"], actor=request.user)
     except ValidationError as exc:
         messages.error(request, _messages_of(exc))
@@ -152,8 +158,10 @@ def approvals(request: HttpRequest) -> HttpResponse:
 def _decide(request: HttpRequest, pk: int, approve: bool) -> HttpResponse:
     plan = decidable_plan_or_404(request.user, pk)
     form = DecisionForm(request.POST)
-    comment = form.cleaned_data["comment"] if form.is_valid() else ""
     try:
+        if not form.is_valid():  # a comment too long: refused, never dropped
+            raise ValidationError(list(form.errors["comment"]))
+        comment = form.cleaned_data["comment"]
         if approve:
             services.plan_approve(plan=plan, comment=comment, actor=request.user)
             messages.success(request, _("Plan #%(id)s approved: it is active.") % {"id": plan.pk})
@@ -185,6 +193,8 @@ def reports(request: HttpRequest) -> HttpResponse:
     if not may_read_reports(request.user):
         raise Http404
     period = ReportPeriodForm(request.GET or None)
+    if period.is_bound and not period.is_valid():
+        return render(request, "collections_app/plans/reports.html", {"period": period}, status=422)
     date_from, date_to = period.period()
     report = plan_report(user=request.user, date_from=date_from, date_to=date_to)
     return render(request, "collections_app/plans/reports.html", {"report": report, "period": period,

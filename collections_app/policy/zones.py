@@ -160,6 +160,22 @@ def window_contains(windows: Iterable[Window | None], local: datetime) -> bool:
     return _in_spans(_window_spans(windows), local)
 
 
+def window_opening_zones(snapshot: Snapshot, at: datetime) -> tuple[str, ...]:
+    """The candidate zones whose contact window opens at the instant ``at`` (closed the minute before).
+
+    For a decision's ``next_allowed_at`` these are the zones whose window sets it: a Denver borrower on a New York
+    number is first allowed at 08:00 in Denver (10:00 in New York), so Denver binds. Empty when the instant is set
+    by another rule (a hold ending, a cooldown, a declared inconvenient time).
+    """
+    _require_aware(at)
+    spans = _window_spans(snapshot.policy.windows)
+    before = at - timedelta(minutes=1)
+    return tuple(
+        key for key in candidate_zones(snapshot)
+        if _in_spans(spans, at.astimezone(ZoneInfo(key))) and not _in_spans(spans, before.astimezone(ZoneInfo(key)))
+    )
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Instant search
 # --------------------------------------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ def test_the_intake_form_shows_errors_and_records_nothing(client, clock, cn_loan
     response = client.post(reverse("complaints:create", args=[cn_loan.loan_ref]), {
         "channel": "fax", "category": "other", "description": "", "received_at": "2030-01-01T00:00",
     })
-    assert response.status_code == 200
+    assert response.status_code == 422
     form = response.context["form"]
     assert {"channel", "description", "received_at"} <= set(form.errors)
     assert not Complaint.objects.exists()
@@ -103,8 +103,9 @@ def test_the_queue_takes_the_same_number_of_queries_for_1_and_30_complaints(clie
         response = client.get(reverse("complaints:list"))
     assert response.status_code == 200
     assert len(response.context["page"]) == count
-    # session, user, user's groups (role), count, the page of complaints with borrower, loan, team and reviewer
-    assert len(queries) == 5
+    # session, user, the second-factor device the session was verified with, user's groups (role), count, the page
+    # of complaints with borrower, loan, team and reviewer
+    assert len(queries) == 6
 
 
 def test_the_account_panel_lists_the_accounts_complaints_with_a_record_link(clock, cn_loan, collector, supervisor):

@@ -79,7 +79,8 @@ def _request(client, page, w):
     if page == "note":
         return client.post(reverse("note_create", args=[ref]), {"text": "promised to call back"})
     if page == "hold_place":
-        return client.post(reverse("hold_place", args=[ref]), {"reason": "supervisor pause"})
+        return client.post(reverse("hold_place", args=[ref]), {
+            "reason": "supervisor pause", "until": (MORNING.date() + dt.timedelta(days=14)).isoformat()})
     if page == "hold_lift":
         return client.post(reverse("hold_lift", args=[ref, w["hold"].pk]))
     if page == "reassign":

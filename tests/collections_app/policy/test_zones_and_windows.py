@@ -15,6 +15,7 @@ from collections_app.policy import (
     local_day,
     primary_zone,
     window_contains,
+    window_opening_zones,
 )
 
 NY = ZoneInfo("America/New_York")
@@ -43,6 +44,27 @@ def test_before_10_eastern_the_denver_borrower_is_called_at_10_eastern(mk):
     assert decision.local_times["America/Denver"] == datetime(2027, 3, 3, 7, 0, tzinfo=DENVER)
     assert decision.local_times["America/Denver"].hour == 7
     assert "America/Denver" in str(decision.reasons[0].message)
+
+
+def test_the_zone_whose_window_opens_last_sets_the_next_allowed_time(mk):
+    """The desk says which zone binds: for a Denver borrower on a New York number, 10:00 Eastern is 08:00 in
+    Denver, when Denver's window opens (New York's has been open for two hours)."""
+    snap = _denver_borrower_on_a_new_york_number(mk)
+    decision = evaluate(snap, channel=Channel.CALL, at=datetime(2027, 3, 3, 9, 0, tzinfo=NY))
+    assert window_opening_zones(snap, decision.next_allowed_at) == ("America/Denver",)
+    # A New York borrower on a Denver number: the number's zone, not the address's, binds.
+    swapped = mk.snapshot(borrower_timezone="America/New_York", number=mk.number(zones=("America/Denver",)))
+    decision = evaluate(swapped, channel=Channel.CALL, at=datetime(2027, 3, 3, 9, 0, tzinfo=NY))
+    assert window_opening_zones(swapped, decision.next_allowed_at) == ("America/Denver",)
+
+
+def test_no_zone_binds_when_another_rule_sets_the_next_allowed_time(mk):
+    hold = mk.restriction("temporary_hold", starts_at=datetime(2027, 3, 1, tzinfo=UTC),
+                          ends_at=datetime(2027, 3, 3, 12, 0, tzinfo=NY))
+    snap = mk.snapshot(restrictions=(hold,))
+    decision = evaluate(snap, channel=Channel.CALL, at=datetime(2027, 3, 3, 11, 0, tzinfo=NY))
+    assert decision.next_allowed_at == datetime(2027, 3, 3, 12, 0, tzinfo=NY)
+    assert window_opening_zones(snap, decision.next_allowed_at) == ()
 
 
 def test_after_21_eastern_the_denver_borrower_waits_for_the_next_day_10_eastern(mk):
