@@ -1,7 +1,9 @@
 """Borrowers, their phone numbers and third-party contacts, consents and restrictions.
 
-Names, national ids and phone numbers are personal data and are stored encrypted (django-fernet-fields-v2).
-Encrypted fields cannot be filtered or ordered: look numbers up through `PhoneNumber.blind_index`.
+Names, national ids and phone numbers are personal data and are stored encrypted (django-fernet-fields-v2), and
+so is the free text people type about a borrower (reasons for restrictions, status changes and reveals): it may
+name people, illnesses or numbers. Encrypted fields cannot be filtered or ordered: look numbers up through
+`PhoneNumber.blind_index`.
 """
 
 from __future__ import annotations
@@ -15,13 +17,19 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from fernet_fields import EncryptedCharField
+from fernet_fields import EncryptedCharField, EncryptedTextField
 from simple_history.models import HistoricalRecords
 
 from .phones import mask
 from .validators import validate_timezone
 
 ref_validator = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$", _("Use letters, digits and . _ : - only."))
+
+# The longest reason or comment a person may type (restrictions, plans, promises); checked by the services, the
+# forms and the API schemas. The columns are encrypted, so this is a rule, not a column size.
+FREE_TEXT_MAX_LENGTH = 2_000
+# A reveal's reason is one line of the personal-data access record.
+REVEAL_REASON_MAX_LENGTH = 200
 
 
 class Jurisdiction(models.TextChoices):
@@ -140,6 +148,8 @@ class PhoneNumber(models.Model):
     kind = models.CharField(_("type"), max_length=8, choices=PhoneKind.choices, default=PhoneKind.MOBILE)
     zones = models.JSONField(_("time zones"), default=list, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=PhoneStatus.choices, default=PhoneStatus.ACTIVE)
+    # Why the status last changed ("borrower says wrong number"); each change's reason stays on its history row.
+    last_status_reason = EncryptedTextField(_("reason for the last status change"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -291,9 +301,9 @@ class Restriction(models.Model):
     kind = models.CharField(_("kind"), max_length=24, choices=RestrictionKind.choices)
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
-    reason = models.CharField(_("reason"), max_length=500)
+    reason = EncryptedTextField(_("reason"), max_length=FREE_TEXT_MAX_LENGTH)
     lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
-    lift_reason = models.CharField(_("lift reason"), max_length=500, blank=True)
+    lift_reason = EncryptedTextField(_("lift reason"), max_length=FREE_TEXT_MAX_LENGTH, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -346,3 +356,39 @@ class InconvenientTime(models.Model):
 
     def __str__(self) -> str:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class PiiAccess(models.Model):
+    """One reading of a full phone number, with the reason the reader gave: the personal-data access record
+    compliance reviews (the complaint evidence panel lists them). The PII_REVEALED audit event carries this row's
+    id; the reason, which may name people, is kept here, encrypted, and never in the audit log. Written once by
+    `phone_reveal`, never changed."""
+
+    phone = models.ForeignKey(PhoneNumber, on_delete=models.PROTECT, related_name="accesses")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = EncryptedTextField(_("reason"), max_length=REVEAL_REASON_MAX_LENGTH)
+    created_at = models.DateTimeField(_("read at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("personal-data access")
+        verbose_name_plural = _("personal-data accesses")
+
+    def __str__(self) -> str:
+        return f"access #{self.pk} to {self.phone_id}"
+
+
+class KeyCanary(models.Model):
+    """One row that tells whether FERNET_KEYS and BLIND_INDEX_KEY are the keys this database's personal data was
+    written with: a known text, encrypted, and the blind index of that text. Written the first time keys are used
+    with the database (right after migrate); the start-up check `consent_app.checks` compares it with the
+    configured keys. `reencrypt_pii` re-encrypts it with the rest of the data."""
+
+    text = EncryptedCharField(max_length=64)
+    blind_index = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"key canary #{self.pk}"

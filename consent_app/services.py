@@ -12,19 +12,23 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit_app.models import AuditAction
 from audit_app.services import audit_log
-from consent_app.validators import is_in_future
+from consent_app.validators import canonical_timezone, is_in_future, is_in_range
 
 from .history import with_change_reason
 from .models import (
+    FREE_TEXT_MAX_LENGTH,
+    REVEAL_REASON_MAX_LENGTH,
     Borrower,
     Consent,
     ConsentBasis,
     Jurisdiction,
     PhoneNumber,
     PhoneStatus,
+    PiiAccess,
     Relation,
     Restriction,
     RestrictionKind,
@@ -32,7 +36,6 @@ from .models import (
     WithdrawalChannel,
 )
 from .phones import blind_index, parse_number
-from .validators import validate_timezone
 
 
 @dataclass(frozen=True)
@@ -52,15 +55,17 @@ class ThirdPartyInput:
     phones: tuple[PhoneInput, ...] = field(default_factory=tuple)
 
 
-# Dates outside this range are typing errors, and the policy engine computes lift times from them.
-EARLIEST_YEAR, LATEST_YEAR = 1970, 2199
-
-
 def _require_aware(value: datetime | None, field_name: str) -> None:
     if value is not None and timezone.is_naive(value):
         raise ValidationError({field_name: _("A time zone offset is required.")})
-    if value is not None and not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+    if not is_in_range(value):
         raise ValidationError({field_name: _("The date must be between 1970 and 2199.")})
+
+
+def check_text_length(value: str, *, field_name: str, limit: int = FREE_TEXT_MAX_LENGTH) -> None:
+    """A reason or comment longer than `limit` is refused (never cut short: the person must see what is kept)."""
+    if len(value) > limit:
+        raise ValidationError({field_name: _("At most %(n)d characters.") % {"n": limit}})
 
 
 def _full_clean(instance: Any, exclude: list[str] | None = None) -> None:
@@ -123,14 +128,20 @@ def borrower_upsert(
     reason: str = "",
 ) -> tuple[Borrower, bool]:
     """Create or update a borrower by `borrower_ref`. Numbers are added, never removed (a number that is no
-    longer used is marked, not deleted, so the contact history keeps its meaning). Returns (borrower, created)."""
+    longer used is marked, not deleted, so the contact history keeps its meaning). A legacy zone name is stored as
+    the zone it stands for (`US/Eastern` as `America/New_York`). Two third parties with one `contact_ref` are
+    refused, not merged. Returns (borrower, created)."""
     if jurisdiction not in Jurisdiction.values:
         raise ValidationError({"jurisdiction": _("Unknown jurisdiction.")})
-    if timezone_name:
-        try:
-            validate_timezone(timezone_name)
-        except ValidationError as exc:
-            raise ValidationError({"timezone": exc.messages}) from exc
+    try:
+        timezone_name = canonical_timezone(timezone_name or "")
+    except ValidationError as exc:
+        raise ValidationError({"timezone": exc.messages}) from exc
+    seen_refs: set[str] = set()
+    for i, tp in enumerate(third_parties or ()):
+        if tp.contact_ref in seen_refs:
+            raise ValidationError({f"third_parties[{i}].contact_ref": _("Another third party has this reference.")})
+        seen_refs.add(tp.contact_ref)
     borrower = Borrower.objects.select_for_update().filter(borrower_ref=borrower_ref).first()
     created = borrower is None
     if borrower is None:
@@ -202,16 +213,17 @@ def third_party_upsert(
 def phone_set_status(*, phone: PhoneNumber, status: str, actor: Any, reason: str) -> PhoneNumber:
     if status not in PhoneStatus.values:
         raise ValidationError({"status": _("Unknown number status.")})
+    check_text_length(reason, field_name="status_reason")
     if phone.status == status:
         return phone
     old = phone.status
     phone.status = status
-    with_change_reason(phone, reason)
-    phone.save(update_fields=["status", "updated_at"])
-    audit_log(
-        action=AuditAction.PHONE_STATUS_CHANGED, subject=phone, actor=actor,
-        data={"from": old, "to": status, "reason": reason},
-    )
+    # The reason may name people: it is kept encrypted on the number (and its history row), not in the change
+    # reason or the audit event.
+    phone.last_status_reason = reason
+    with_change_reason(phone, "status changed")
+    phone.save(update_fields=["status", "last_status_reason", "updated_at"])
+    audit_log(action=AuditAction.PHONE_STATUS_CHANGED, subject=phone, actor=actor, data={"from": old, "to": status})
     return phone
 
 
@@ -273,7 +285,11 @@ def consent_withdraw(
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     if consent.withdrawn_at is not None:
         return consent
-    at = withdrawn_at or timezone.now()
+    if withdrawn_at is not None and withdrawn_at < consent.granted_at:
+        raise ValidationError({"withdrawn_at": _("A consent cannot be withdrawn before it was granted.")})
+    # Without a date the withdrawal is now; never before the grant, even when the grant's time ran a little
+    # ahead of our clock (clock skew): withdrawing must always be possible.
+    at = withdrawn_at or max(timezone.now(), consent.granted_at)
     if is_in_future(at):
         raise ValidationError({"withdrawn_at": _("A withdrawal cannot be dated in the future.")})
     remaining = [c for c in consent.channels if c not in channels] if channels else []
@@ -300,6 +316,11 @@ def consent_withdraw(
     return consent
 
 
+# A temporary hold is a pause ("not before payday"): open-ended, it would stop collection for good without the
+# legal basis of a cease or a dispute. The admin's form says the same before it calls restriction_place.
+TEMPORARY_HOLD_NEEDS_END = gettext_lazy("A temporary hold needs an end.")
+
+
 @transaction.atomic
 def restriction_place(
     *,
@@ -317,10 +338,13 @@ def restriction_place(
         raise ValidationError({"kind": _("Unknown restriction kind.")})
     if ends_at is not None and ends_at <= starts_at:
         raise ValidationError({"ends_at": _("The end must be after the start.")})
+    if kind == RestrictionKind.TEMPORARY_HOLD and ends_at is None:
+        raise ValidationError({"ends_at": TEMPORARY_HOLD_NEEDS_END})
     if loan is not None and loan.borrower_id != borrower.pk:
         raise ValidationError({"loan_ref": _("The loan belongs to another borrower.")})
     if not reason.strip():
         raise ValidationError({"reason": _("A reason is required.")})
+    check_text_length(reason, field_name="reason")
     restriction = Restriction(
         borrower=borrower, loan=loan, kind=kind, starts_at=starts_at, ends_at=ends_at, reason=reason,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
@@ -346,6 +370,7 @@ def restriction_lift(
     (collections_app.permissions decides: by kind and team); jobs (no actor) and the Integration API's users act
     for the system of record. Refused: PermissionDenied, and nothing changes."""
     _require_aware(at, "at")
+    check_text_length(reason, field_name="reason")
     restriction = Restriction.objects.select_for_update().get(pk=restriction.pk)
     if getattr(actor, "is_authenticated", False) and not actor.has_perm("consent_app.lift_restriction", restriction):
         raise PermissionDenied(_("You may not lift this restriction."))
@@ -364,11 +389,17 @@ def restriction_lift(
 
 @transaction.atomic
 def phone_reveal(*, phone: PhoneNumber, actor: Any, reason: str) -> str:
-    """Return the full number and record who read it and why (personal-data access log)."""
-    if not reason or not reason.strip():
+    """Return the full number and record who read it and why (personal-data access log): the reason, which may
+    name people, is kept encrypted on a `PiiAccess` row, and the audit event refers to that row."""
+    reason = (reason or "").strip()
+    if not reason:
         raise ValidationError({"reason": _("Say why you need the full number.")})
+    check_text_length(reason, field_name="reason", limit=REVEAL_REASON_MAX_LENGTH)
+    access = PiiAccess.objects.create(
+        phone=phone, actor=actor if getattr(actor, "is_authenticated", False) else None, reason=reason
+    )
     audit_log(
         action=AuditAction.PII_REVEALED, subject=phone, actor=actor,
-        data={"borrower_ref": phone.borrower.borrower_ref, "field": "e164", "reason": reason.strip()[:200]},
+        data={"borrower_ref": phone.borrower.borrower_ref, "field": "e164", "access_id": access.pk},
     )
     return phone.e164

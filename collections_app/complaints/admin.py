@@ -23,11 +23,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from collections_app.forms import add_service_errors
+from collections_app.forms import IdsChoiceField, add_service_errors
 from collections_app.permissions import can_act_on_complaint, complaints_reviewable_by
 from consent_app.admin.filters import JurisdictionFilter
 from consent_app.admin.toolkit import PhoneSearchMixin, ProtectedHistoryAdmin, adopt, link_to
-from consent_app.validators import is_in_future
+from consent_app.validators import is_in_future, validate_in_range
 
 from ..models import Complaint, ComplaintOutcome, ComplaintSource, ComplaintState, ContactAttempt
 from ..models.complaints import overdue_q
@@ -70,11 +70,13 @@ class ComplaintIntakeForm(forms.ModelForm):
     class Meta:
         model = Complaint
         fields = ("borrower", "loan", "channel", "category", "description", "received_at", "collectors", "attempts")
+        field_classes = {"collectors": IdsChoiceField, "attempts": IdsChoiceField}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["received_at"].required = False
         self.fields["received_at"].help_text = _("Empty: now.")
+        self.fields["received_at"].validators.append(validate_in_range)
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -139,8 +141,9 @@ class ComplaintAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
     change_list_template = "collections_app/complaints/admin/change_list.html"
     list_display = ("reference_label", "borrower_link", "loan", "category", "channel", "state", "queue",
                     "assigned_to", "received_at", "ack_due_at", "resolve_due_at", "escalated_at", "outcome")
-    list_filter = ("state", "category", "channel", "queue", "outcome", EscalatedFilter, OverdueFilter, "team",
-                   JurisdictionFilter)
+    # The team filter offers the teams of the complaints in scope, not every team.
+    list_filter = ("state", "category", "channel", "queue", "outcome", EscalatedFilter, OverdueFilter,
+                   ("team", admin.RelatedOnlyFieldListFilter), JurisdictionFilter)
     list_select_related = ("borrower", "loan", "assigned_to")
     search_fields = ("borrower__borrower_ref", "loan__loan_ref")
     date_hierarchy = "received_at"

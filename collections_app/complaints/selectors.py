@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from audit_app.models import AuditAction, AuditEvent
 from collections_app.permissions import complaints_reviewable_by, complaints_visible_to, get_complaint_for_user_or_404
-from consent_app.models import Consent, PhoneNumber, Restriction, RestrictionKind
+from consent_app.models import Consent, PhoneNumber, PiiAccess, Restriction, RestrictionKind
 
 from ..models import (
     OPEN_COMPLAINT_STATES,
@@ -221,11 +221,13 @@ def _local_times(at: datetime, borrower_zone: str, phone_zones: list[str]) -> li
 
 
 def complaint_evidence(complaint: Complaint, *, now: datetime) -> Evidence:
-    """What the reviewer needs in front of them, in five queries whatever the history length:
+    """What the reviewer needs in front of them, in five queries whatever the history length (six when numbers
+    were revealed):
     1 the attempts around the complaint (the ones concerned, and the borrower's from COMPLAINT_EVIDENCE_LOOKBACK_DAYS
     before receipt until the complaint closed or now), with their number, collector, loan and policy version;
     2 the borrower's numbers; 3 the history of their consents; 4 the history of their restrictions;
-    5 the personal-data reveals of the borrower's numbers and record (audit events).
+    5 the personal-data reveals of the borrower's numbers and record (audit events); 6 the reasons given for the
+    reveals (their encrypted `PiiAccess` rows, which the events name: the audit log holds no free text).
     Consents and restrictions are shown as recorded at each attempt (simple_history rows), resolved in Python."""
     borrower = complaint.borrower
     since = complaint.received_at - timedelta(days=settings.COMPLAINT_EVIDENCE_LOOKBACK_DAYS)
@@ -298,8 +300,11 @@ def complaint_evidence(complaint: Complaint, *, now: datetime) -> Evidence:
         .values("occurred_at", "actor_label", "subject_type", "subject_id", "data")[: EVIDENCE_MAX_REVEALS + 1]
     )
     reveals_truncated = len(reveal_rows) > EVIDENCE_MAX_REVEALS
+    reveal_rows = reveal_rows[:EVIDENCE_MAX_REVEALS]
+    access_ids = {data["access_id"] for data in (row["data"] or {} for row in reveal_rows) if "access_id" in data}
+    reasons = dict(PiiAccess.objects.filter(pk__in=access_ids).values_list("pk", "reason")) if access_ids else {}
     reveals = []
-    for row in reveal_rows[:EVIDENCE_MAX_REVEALS]:
+    for row in reveal_rows:
         data = row["data"] or {}
         number = ""
         if row["subject_type"] == "consent_app.phonenumber":
@@ -307,7 +312,8 @@ def complaint_evidence(complaint: Complaint, *, now: datetime) -> Evidence:
             number = revealed.masked if revealed is not None else "-"
         reveals.append(Reveal(
             at=row["occurred_at"], actor=row["actor_label"], number=number, field=str(data.get("field", "")),
-            reason=str(data.get("reason", "")),
+            # Events written before the access record existed carry the reason themselves.
+            reason=str(reasons[data["access_id"]] if data.get("access_id") in reasons else data.get("reason", "")),
         ))
     return Evidence(
         since=since, until=until, attempts=evidence_attempts, reveals=reveals,

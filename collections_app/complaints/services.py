@@ -41,7 +41,7 @@ from audit_app.services import audit_log
 from consent_app.history import with_change_reason
 from consent_app.models import JURISDICTION_DEFAULT_ZONES, Borrower, RestrictionKind
 from consent_app.services import restriction_lift, restriction_place
-from consent_app.validators import is_in_future
+from consent_app.validators import is_in_future, is_in_range
 
 from ..models import (
     CLOSED_COMPLAINT_STATES,
@@ -155,6 +155,8 @@ def hold_categories_for(jurisdiction: str) -> set[str]:
 def _require_aware(value: datetime | None, field_name: str) -> None:
     if value is not None and timezone.is_naive(value):
         raise ValidationError({field_name: _("A time zone offset is required.")})
+    if not is_in_range(value):
+        raise ValidationError({field_name: _("The date must be between 1970 and 2199.")})
 
 
 @transaction.atomic

@@ -285,7 +285,7 @@ def policy_version_create(
     version.save()
     audit_log(
         action=AuditAction.POLICY_VERSION_CREATED, subject=version, actor=actor,
-        data={"policy": policy_obj.code, "version": version.version, "effective_from": effective_from,
-              "note": change_note},
+        # The change note is on the version row; the audit log holds no free text.
+        data={"policy": policy_obj.code, "version": version.version, "effective_from": effective_from},
     )
     return version

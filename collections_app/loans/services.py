@@ -82,7 +82,7 @@ def loan_assign(*, loan: Loan, collector: Any, actor: Any, reason: str = "") -> 
     loan.save(update_fields=["assigned_collector", "updated_at"])
     audit_log(
         action=AuditAction.LOAN_ASSIGNED, subject=loan, actor=actor,
-        data={"from_user_id": old, "to_user_id": new, "reason": reason},
+        data={"from_user_id": old, "to_user_id": new, "source": reason or "service"},
     )
     return loan
 

@@ -14,7 +14,10 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from fernet_fields import EncryptedTextField
 from simple_history.models import HistoricalRecords
+
+from consent_app.models import FREE_TEXT_MAX_LENGTH
 
 from .core import Loan, Payment
 
@@ -118,7 +121,9 @@ class Promise(models.Model):
     state = models.CharField(_("state"), max_length=16, choices=PromiseState.choices, default=PromiseState.PENDING)
     paid_amount = models.DecimalField(_("paid toward the promise"), max_digits=14, decimal_places=2,
                                       default=Decimal("0"))
-    note = models.CharField(_("note"), max_length=300, blank=True)
+    # Notes and reasons are typed by people and may carry personal details: encrypted, like account notes.
+    note = EncryptedTextField(_("note"), max_length=FREE_TEXT_MAX_LENGTH, blank=True)
+    cancel_reason = EncryptedTextField(_("reason for withdrawing"), max_length=FREE_TEXT_MAX_LENGTH, blank=True)
     created_at = models.DateTimeField(_("created at"))
     kept_at = models.DateTimeField(_("kept at"), null=True, blank=True)
     broken_at = models.DateTimeField(_("broken at"), null=True, blank=True)
@@ -165,7 +170,8 @@ class RepaymentPlan(models.Model):
     balance_at_proposal = models.DecimalField(_("balance when proposed"), max_digits=14, decimal_places=2)
     agreed_total = models.DecimalField(_("agreed total"), max_digits=14, decimal_places=2)
     discount_percent = models.DecimalField(_("discount (%)"), max_digits=5, decimal_places=2, default=Decimal("0"))
-    reason = models.TextField(_("collector's reason"), blank=True)
+    # The reason, the decision comment and the cancellation reason are typed by people: encrypted.
+    reason = EncryptedTextField(_("collector's reason"), max_length=FREE_TEXT_MAX_LENGTH, blank=True)
     required_level = models.CharField(_("approval needed from"), max_length=16, choices=ApprovalLevel.choices)
     exceeded_limits = models.JSONField(_("limits exceeded"), default=list, blank=True,
                                        help_text=_("Which of the collector's limits the plan goes beyond."))
@@ -176,13 +182,13 @@ class RepaymentPlan(models.Model):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+", verbose_name=_("decided by"))
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_comment = models.TextField(_("decision comment"), blank=True)
+    decision_comment = EncryptedTextField(_("decision comment"), max_length=FREE_TEXT_MAX_LENGTH, blank=True)
     created_at = models.DateTimeField(_("created at"))
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     broken_at = models.DateTimeField(_("broken at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
-    cancel_reason = models.CharField(_("cancellation reason"), max_length=300, blank=True)
+    cancel_reason = EncryptedTextField(_("cancellation reason"), max_length=FREE_TEXT_MAX_LENGTH, blank=True)
 
     history = HistoricalRecords()
 

@@ -59,7 +59,7 @@ class PromiseAdmin(_LoanScopedReadOnlyAdmin):
     search_fields = ("loan__loan_ref", "collector__username")
     date_hierarchy = "due_date"
     fields = ("loan", "collector", "contact_attempt", "amount", "due_date", "paid_amount", "state", "note",
-              "created_at", "kept_at", "broken_at", "cancelled_at")
+              "created_at", "kept_at", "broken_at", "cancelled_at", "cancel_reason")
     readonly_fields = fields
 
     def get_urls(self) -> list:
@@ -70,10 +70,13 @@ class PromiseAdmin(_LoanScopedReadOnlyAdmin):
         if not may_read_reports(request.user):
             raise Http404
         period = ReportPeriodForm(request.GET or None)
+        context = {**self.admin_site.each_context(request), "title": _("Promise and plan outcomes"),
+                   "period": period, "opts": self.model._meta}
+        if period.is_bound and not period.is_valid():
+            return TemplateResponse(request, "collections_app/plans/admin_report.html", context, status=422)
         date_from, date_to = period.period()
         report = plan_report(user=request.user, date_from=date_from, date_to=date_to)
-        context = {**self.admin_site.each_context(request), "title": _("Promise and plan outcomes"),
-                   "period": period, "opts": self.model._meta, **report_tables(report)}
+        context.update(report_tables(report))
         return TemplateResponse(request, "collections_app/plans/admin_report.html", context)
 
 

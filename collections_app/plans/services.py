@@ -26,6 +26,7 @@ from audit_app.models import AuditAction
 from audit_app.services import audit_log
 from collections_app.permissions import may_cancel, may_decide, may_negotiate
 from consent_app.history import with_change_reason
+from consent_app.services import check_text_length
 
 from ..amounts import parse_amount
 from ..models import (
@@ -111,6 +112,8 @@ def promise_create(
         raise PermissionDenied(_("Only the loan's assigned collector can record a promise."))
     _check_collectible(loan)
     _check_attempt(loan, attempt)
+    note = note.strip()
+    check_text_length(note, field_name="note")
     due_date = promise_date
     amount_d = _parse_amount(amount, currency=loan.currency, field_name="amount")
     errors: dict[str, str] = {}
@@ -130,7 +133,7 @@ def promise_create(
         audit_log(action=AuditAction.PROMISE_CANCELLED, subject=old, actor=actor,
                   data={"loan_ref": loan.loan_ref, "why": "superseded"})
     promise = Promise(loan=loan, collector=actor, contact_attempt=attempt, amount=amount_d,
-                      due_date=due_date, note=note[:300], created_at=now)
+                      due_date=due_date, note=note, created_at=now)
     with_change_reason(promise, "created")
     promise.save()
     audit_log(
@@ -146,12 +149,16 @@ def promise_cancel(*, promise: Promise, actor: Any, reason: str) -> Promise:
     loan = _lock_loan(promise.loan)
     if not may_cancel(actor, loan):
         raise PermissionDenied
-    if not reason.strip():
+    reason = reason.strip()
+    if not reason:
         raise ValidationError({"reason": _("Say why the promise is withdrawn.")})
+    check_text_length(reason, field_name="reason")
     promise = Promise.objects.select_for_update().get(pk=promise.pk)
-    transition(promise, PromiseState.CANCELLED, at=timezone.now(), reason=reason)
+    # The reason may name people: it is kept encrypted on the promise, never in the change reason or the audit.
+    promise.cancel_reason = reason
+    transition(promise, PromiseState.CANCELLED, at=timezone.now(), reason="withdrawn")
     audit_log(action=AuditAction.PROMISE_CANCELLED, subject=promise, actor=actor,
-              data={"loan_ref": loan.loan_ref, "why": "withdrawn", "reason": reason[:300]})
+              data={"loan_ref": loan.loan_ref, "why": "withdrawn"})
     return promise
 
 
@@ -225,6 +232,7 @@ def plan_propose(
     terms = Terms(len(rows), discount_exact, (rows[0][0] - today).days)
     level, beyond = required_level(terms, approval_limits())
     reason = reason.strip()
+    check_text_length(reason, field_name="reason")
     if level != ApprovalLevel.COLLECTOR and not reason:
         raise ValidationError({"reason": _(
             "This plan is beyond your approval limits (%(limits)s): give the reason for the approver.")
@@ -297,17 +305,20 @@ def plan_approve(*, plan: RepaymentPlan, actor: Any, comment: str = "") -> Repay
     """The supervisor (or compliance) approves a plan awaiting approval: it becomes active."""
     loan, plan = _lock_plan(plan)
     _check_decision(plan, actor, PlanState.ACTIVE)
+    comment = comment.strip()
+    check_text_length(comment, field_name="comment")
     first_due = plan.installments.order_by("due_date").values_list("due_date", flat=True).first()
     if first_due is not None and first_due < timezone.localdate():
         raise ValidationError(_("The first installment's date has passed: decline this plan and propose a new one."))
     now = timezone.now()
     plan.decided_by = actor
     plan.decided_at = now
-    plan.decision_comment = comment.strip()
+    plan.decision_comment = comment
     transition(plan, PlanState.ACTIVE, at=now, reason=f"approved by {actor.get_username()}")
+    # The comment is on the plan (encrypted); the event says only whether there is one.
     audit_log(
         action=AuditAction.PLAN_APPROVED, subject=plan, actor=actor,
-        data={"loan_ref": loan.loan_ref, "required_level": plan.required_level, "comment": plan.decision_comment},
+        data={"loan_ref": loan.loan_ref, "required_level": plan.required_level, "commented": bool(comment)},
     )
     return plan
 
@@ -320,6 +331,7 @@ def plan_decline(*, plan: RepaymentPlan, actor: Any, comment: str) -> RepaymentP
     comment = comment.strip()
     if not comment:
         raise ValidationError({"comment": _("Say why the plan is declined.")})
+    check_text_length(comment, field_name="comment")
     now = timezone.now()
     plan.decided_by = actor
     plan.decision_comment = comment
@@ -327,7 +339,7 @@ def plan_decline(*, plan: RepaymentPlan, actor: Any, comment: str) -> RepaymentP
     end_pending_installments(plan, at=now, reason="plan declined")
     audit_log(
         action=AuditAction.PLAN_DECLINED, subject=plan, actor=actor,
-        data={"loan_ref": loan.loan_ref, "required_level": plan.required_level, "comment": comment},
+        data={"loan_ref": loan.loan_ref, "required_level": plan.required_level},
     )
     return plan
 
@@ -342,12 +354,14 @@ def plan_cancel(*, plan: RepaymentPlan, actor: Any, reason: str) -> RepaymentPla
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the plan is cancelled.")})
+    check_text_length(reason, field_name="reason")
     now = timezone.now()
-    plan.cancel_reason = reason[:300]
-    transition(plan, PlanState.CANCELLED, at=now, reason=reason)
+    # The reason may name people: kept encrypted on the plan, never in the change reason or the audit event.
+    plan.cancel_reason = reason
+    transition(plan, PlanState.CANCELLED, at=now, reason="withdrawn")
     numbers = end_pending_installments(plan, at=now, reason="plan cancelled")
     audit_log(action=AuditAction.PLAN_CANCELLED, subject=plan, actor=actor,
-              data={"loan_ref": loan.loan_ref, "reason": reason[:300], "installments_cancelled": numbers})
+              data={"loan_ref": loan.loan_ref, "installments_cancelled": numbers})
     return plan
 
 

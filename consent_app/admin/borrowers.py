@@ -25,6 +25,7 @@ from ..services import (
 )
 from .filters import (
     JurisdictionFilter,
+    ZoneNeedsReviewFilter,
 )
 from .toolkit import (
     PhoneSearchMixin,
@@ -114,7 +115,7 @@ class BorrowerAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
     pii_view_field = "borrower_admin_view"
     phone_borrower_path = "pk"
     list_display = ("borrower_ref", "national_id_masked", "jurisdiction", "timezone", "created_at", "updated_at")
-    list_filter = ("jurisdiction", "created_at")
+    list_filter = ("jurisdiction", ZoneNeedsReviewFilter, "created_at")
     search_fields = ("borrower_ref",)
     date_hierarchy = "created_at"
     inlines = (PhoneNumberInline, ThirdPartyInline, BorrowerRestrictionInline, InconvenientTimeInline)

@@ -111,14 +111,15 @@ class PhoneNumberAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return ["borrower", "third_party", "number", "kind"]
-        fields = ["borrower", "third_party", "masked_number", "region", "kind", "zones", "status", "created_at",
-                  "updated_at"]
+        fields = ["borrower", "third_party", "masked_number", "region", "kind", "zones", "status",
+                  "last_status_reason", "created_at", "updated_at"]
         return fields + (["status_reason"] if self.has_change_permission(request, obj) else [])
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return []
-        return ["borrower", "third_party", "masked_number", "region", "kind", "zones", "created_at", "updated_at"]
+        return ["borrower", "third_party", "masked_number", "region", "kind", "zones", "last_status_reason",
+                "created_at", "updated_at"]
 
     def save_model(self, request: HttpRequest, obj: PhoneNumber, form: Any, change: bool) -> None:
         if not change:

@@ -14,13 +14,17 @@ from django.utils.translation import gettext_lazy as _
 
 from ..history import with_change_reason
 from ..models import (
+    FREE_TEXT_MAX_LENGTH,
     InconvenientTime,
     Restriction,
+    RestrictionKind,
 )
 from ..services import (
+    TEMPORARY_HOLD_NEEDS_END,
     restriction_lift,
     restriction_place,
 )
+from ..validators import is_in_range
 from .filters import (
     JurisdictionFilter,
     LiftedFilter,
@@ -49,14 +53,22 @@ class RestrictionPlaceForm(forms.ModelForm):
         if borrower is not None and loan is not None and loan.borrower_id != borrower.pk:
             self.add_error("loan", _("The loan belongs to another borrower."))
         starts_at, ends_at = data.get("starts_at"), data.get("ends_at")
+        for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+            if not is_in_range(value):
+                self.add_error(name, _("The date must be between 1970 and 2199."))
         if starts_at and ends_at and ends_at <= starts_at:
             self.add_error("ends_at", _("The end must be after the start."))
+        if data.get("kind") == RestrictionKind.TEMPORARY_HOLD and "ends_at" in data and ends_at is None:
+            self.add_error("ends_at", TEMPORARY_HOLD_NEEDS_END)
         return data
 
 
 class RestrictionLiftForm(forms.ModelForm):
     lift = forms.BooleanField(label=_("lift this restriction now"), required=False)
-    lift_reason_text = forms.CharField(label=_("lift reason"), max_length=500, required=False)
+    lift_reason_text = forms.CharField(
+        label=_("lift reason"), max_length=FREE_TEXT_MAX_LENGTH, required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     class Meta:
         model = Restriction

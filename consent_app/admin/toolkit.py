@@ -3,7 +3,8 @@
 - Personal data is masked in lists and inlines (`+86 138****8000`, `****1234`); opening a page that shows a name
   or a national id in full writes a PII_REVEALED audit event.
 - Encrypted fields cannot be filtered, so a search term that parses as a phone number is turned into blind-index
-  lookups (`PhoneSearchMixin`).
+  lookups (`PhoneSearchMixin`). A number is searched by POST and kept in the session, never in the address: the
+  changelist's links carry a random search id (`?qid=`) instead.
 - Writes go through the services, which write their audit event in the same transaction; where no service exists
   the admin writes an ADMIN_CHANGE event itself. Nothing is deleted here (records are lifted or withdrawn), and
   history cannot be "reverted" around the services.
@@ -14,14 +15,20 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+import secrets
+import time
+from typing import Any, cast
+from urllib.parse import urlencode
 
+from cryptography.fernet import InvalidToken
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.views.main import ERROR_FLAG, PAGE_VAR, SEARCH_VAR, ChangeList
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -64,11 +71,17 @@ _PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]+$")
 _SEARCH_REGION_HINTS = tuple(dict.fromkeys(("CN", "US", "GB", *JURISDICTION_REGIONS.values())))
 
 
+def is_phone_like(term: str) -> bool:
+    """Digits (at least six) with the separators people type: what the admin treats as a phone number."""
+    term = (term or "").strip()
+    return bool(_PHONE_LIKE.match(term)) and sum(c.isdigit() for c in term) >= 6
+
+
 def phone_search_indexes(term: str) -> set[str]:
     """Blind indexes of every number `term` could mean. A national number is tried under each region we serve
     (CN, US, GB and every jurisdiction's region); a term that is not number-like gives an empty set."""
     term = (term or "").strip()
-    if not _PHONE_LIKE.match(term) or sum(c.isdigit() for c in term) < 6:
+    if not is_phone_like(term):
         return set()
     indexes = {blind_index_for_input(term, hint) for hint in _SEARCH_REGION_HINTS}
     indexes.discard(None)
@@ -146,6 +159,28 @@ class ScopedAdminMixin:
             kwargs["queryset"] = scopes.visible_to(request.user, model._default_manager.all())
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
+    def response_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """An action runs on the selected rows only when every one of them is in the user's scope. Django's own
+        handling runs it on the rows that remain (none, for another team's row) and lets the action report that
+        as a success ("0 restriction(s) lifted."): here a selection naming a row outside the scope, or one that no
+        longer exists, changes nothing and is told as the change view tells it."""
+        selected = list(dict.fromkeys(request.POST.getlist(ACTION_CHECKBOX_NAME)))
+        if selected and request.POST.get("select_across") != "1":
+            try:
+                found = {str(pk) for pk in queryset.filter(pk__in=selected).values_list("pk", flat=True)}
+            except (ValueError, ValidationError):
+                found = set()
+            missing = [key for key in selected if key not in found]
+            if missing:
+                name = self.model._meta.verbose_name  # type: ignore[attr-defined]
+                for key in missing:
+                    self.message_user(  # type: ignore[attr-defined]
+                        request, _("%(name)s with ID “%(key)s” doesn’t exist. Perhaps it was deleted?")
+                        % {"name": name, "key": key}, messages.ERROR,
+                    )
+                return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)  # type: ignore[misc]
+
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         model = db_field.related_model
         if scopes.has_scope(model):
@@ -153,20 +188,115 @@ class ScopedAdminMixin:
         return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
 
 
+# --- Searching by number, without the number in the address ------------------------------------------------------
+#
+# A number typed into the search box would otherwise travel as `?q=+8613800138000`: in the address bar, the
+# browser history, every link of the changelist and the web server's access log. So the search form posts, the
+# number is kept in the session (encrypted, under a random id, for NUMBER_SEARCH_TTL_SECONDS), and the changelist
+# is addressed as `?qid=<random id>`. The id means nothing outside the session that holds it: not a blind index,
+# which would be a stable pseudonym of the number in every log line.
+
+NUMBER_SEARCH_VAR = "qid"
+NUMBER_SEARCH_MARK = "_number_search"  # the posted search form's marker (an action or a bulk edit also posts)
+NUMBER_SEARCH_TTL_SECONDS = 30 * 60
+NUMBER_SEARCHES_KEPT = 20
+_NUMBER_SEARCHES_SESSION_KEY = "admin_number_searches"
+_NUMBER_SEARCH_ATTRIBUTE = "_number_search_term"  # set on the request for get_search_results
+_NOT_CARRIED = {SEARCH_VAR, NUMBER_SEARCH_VAR, NUMBER_SEARCH_MARK, PAGE_VAR, ERROR_FLAG, "csrfmiddlewaretoken"}
+
+
+def _session_fernet() -> Any:
+    # The personal-data key (FERNET_KEYS, as the encrypted fields use it): the session row holds no plaintext.
+    return cast(EncryptedField, PhoneNumber._meta.get_field("e164")).fernet
+
+
+def number_search_store(request: HttpRequest, term: str) -> str:
+    """Keep `term` in the session and return the random id the changelist is addressed with."""
+    now = time.time()
+    searches = {
+        qid: entry for qid, entry in request.session.get(_NUMBER_SEARCHES_SESSION_KEY, {}).items()
+        if isinstance(entry, dict) and now - entry.get("at", 0) < NUMBER_SEARCH_TTL_SECONDS
+    }
+    qid = secrets.token_urlsafe(16)
+    searches[qid] = {"term": _session_fernet().encrypt(term.encode()).decode(), "at": now}
+    newest = sorted(searches.items(), key=lambda item: item[1]["at"])[-NUMBER_SEARCHES_KEPT:]
+    request.session[_NUMBER_SEARCHES_SESSION_KEY] = dict(newest)
+    return qid
+
+
+def number_search_term(request: HttpRequest, qid: str) -> str | None:
+    """The number kept under `qid` in this session; None when unknown (another session's) or expired."""
+    entry = request.session.get(_NUMBER_SEARCHES_SESSION_KEY, {}).get(qid)
+    if not isinstance(entry, dict) or time.time() - entry.get("at", 0) >= NUMBER_SEARCH_TTL_SECONDS:
+        return None
+    try:
+        return str(_session_fernet().decrypt(str(entry["term"]).encode()).decode())
+    except (InvalidToken, KeyError, UnicodeDecodeError):
+        return None
+
+
+class NumberSearchChangeList(ChangeList):
+    """A changelist whose address may carry the search id: `qid` is kept in its links, not read as a filter."""
+
+    def get_filters_params(self, params: Any = None) -> Any:
+        lookup_params = super().get_filters_params(params)
+        lookup_params.pop(NUMBER_SEARCH_VAR, None)
+        return lookup_params
+
+
 class PhoneSearchMixin:
     """Search by reference as usual, plus by phone number in any common format through the blind index.
 
     `phone_borrower_path`: lookup from this model to the borrower id whose numbers match (a borrower is found by
-    any number on their file). Override `phone_search_q` for another meaning (e.g. the number itself)."""
+    any number on their file). Override `phone_search_q` for another meaning (e.g. the number itself).
+
+    The search box posts (with its CSRF token): a term that looks like a number is kept in the session and the
+    changelist redirected to `?qid=<random id>`; any other term is searched by `?q=` as usual."""
 
     phone_borrower_path: str | None = "borrower_id"
     search_help_text = _("Reference, or a phone number in any format: national, +country code or 00 prefix.")
+    change_list_template = "consent_app/admin/number_search_change_list.html"
 
     def phone_search_q(self, indexes: set[str]) -> Q:
         borrower_ids = PhoneNumber.objects.filter(blind_index__in=indexes).values("borrower_id")
         return Q(**{f"{self.phone_borrower_path}__in": borrower_ids})
 
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return NumberSearchChangeList
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):  # type: ignore[attr-defined]
+            raise PermissionDenied
+        if request.method == "POST" and NUMBER_SEARCH_MARK in request.POST:
+            return self._redirect_to_search(request, request.POST, (request.POST.get(SEARCH_VAR) or "").strip())
+        if is_phone_like(request.GET.get(SEARCH_VAR, "")):
+            # A number in the address already (a bookmark, a hand-typed URL): keep it out of every link from here.
+            return self._redirect_to_search(request, request.GET, request.GET[SEARCH_VAR].strip())
+        qid = request.GET.get(NUMBER_SEARCH_VAR)
+        if qid is not None:
+            term = number_search_term(request, qid)
+            if term is None:
+                messages.warning(request, _("This number search has expired: type the number again."))
+                return self._redirect_to_search(request, request.GET, "")
+            setattr(request, _NUMBER_SEARCH_ATTRIBUTE, term)
+            digits = "".join(c for c in term if c.isdigit())
+            extra_context = {**(extra_context or {}), "number_search_last_digits": digits[-4:]}
+        extra_context = {**(extra_context or {}), "number_search_mark": NUMBER_SEARCH_MARK}
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]
+
+    def _redirect_to_search(self, request: HttpRequest, params: Any, term: str) -> HttpResponse:
+        """The changelist with the same filters, searching for `term`: a number by its session id, other text as
+        `q`, nothing when empty."""
+        query = {key: values for key, values in params.lists() if key not in _NOT_CARRIED}
+        if is_phone_like(term):
+            query[NUMBER_SEARCH_VAR] = [number_search_store(request, term)]
+        elif term:
+            query[SEARCH_VAR] = [term]
+        query_string = urlencode(sorted(query.items()), doseq=True)
+        return HttpResponseRedirect(f"{request.path}?{query_string}" if query_string else request.path)
+
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        search_term = getattr(request, _NUMBER_SEARCH_ATTRIBUTE, None) or search_term
         indexes = phone_search_indexes(search_term)
         if not indexes:
             return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]

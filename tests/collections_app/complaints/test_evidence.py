@@ -9,10 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from audit_app.models import AuditAction, AuditEvent
 from collections_app.complaints.selectors import complaint_evidence
 from collections_app.contact.services import attempt_record
 from collections_app.models import ContactAttempt
-from consent_app.models import Consent
+from consent_app.models import Consent, PiiAccess
 from consent_app.services import consent_withdraw, phone_reveal, restriction_place
 
 from .helpers import MORNING, SHANGHAI, open_complaint, phone_of
@@ -43,7 +44,7 @@ def story(cn_loan, collector, supervisor):
         )
     with time_machine.travel(MORNING + dt.timedelta(hours=3), tick=False):
         restriction_place(borrower=cn_loan.borrower, kind="temporary_hold", starts_at=MORNING + dt.timedelta(hours=3),
-                          reason="supervisor pause", actor=supervisor)
+                          ends_at=MORNING + dt.timedelta(days=7), reason="supervisor pause", actor=supervisor)
         complaint = open_complaint(cn_loan, collector, category="inconvenient_time", collectors=[collector],
                                    attempts=[night])
     return {"complaint": complaint, "night": night, "later": later, "phone": phone}
@@ -87,7 +88,8 @@ def test_a_restriction_in_force_at_the_attempt_is_listed_even_if_lifted_since(cn
     phone = phone_of(cn_loan)
     with time_machine.travel(MORNING - dt.timedelta(hours=2), tick=False):
         hold = restriction_place(borrower=cn_loan.borrower, kind="temporary_hold", starts_at=MORNING -
-                                 dt.timedelta(hours=2), reason="pause", actor=supervisor)
+                                 dt.timedelta(hours=2), ends_at=MORNING + dt.timedelta(days=7), reason="pause",
+                                 actor=supervisor)
     with time_machine.travel(MORNING, tick=False):
         attempt_record(external_id="D-HOLD", loan=cn_loan, phone=phone, channel="call", direction="outbound",
                        started_at=MORNING - dt.timedelta(minutes=30), outcome="no_answer", actor=None)
@@ -150,3 +152,18 @@ def test_the_reviewer_page_shows_the_verdicts_and_never_a_full_number(client, st
     assert "borrower asked for a callback" in html
     assert story["phone"].masked in html
     assert story["phone"].e164 not in html and story["phone"].e164[3:] not in html
+
+
+def test_a_reveals_reason_is_read_from_its_encrypted_access_record_not_the_audit_log(cn_loan, collector):
+    phone = phone_of(cn_loan)
+    with time_machine.travel(MORNING, tick=False):
+        phone_reveal(phone=phone, actor=collector, reason="borrower asked for a callback")
+        complaint = open_complaint(cn_loan, collector)
+    event = AuditEvent.objects.get(action=AuditAction.PII_REVEALED)
+    assert "reason" not in event.data and PiiAccess.objects.filter(pk=event.data["access_id"]).exists()
+    with CaptureQueriesContext(connection) as queries:
+        reveals = _evidence(complaint).reveals
+    assert [(r.actor, r.number, r.reason) for r in reveals] == [
+        ("collector_a", phone.masked, "borrower asked for a callback")]
+    # The five queries above, and 6 the reveals' access records (one query however many reveals).
+    assert len(queries) == 6
