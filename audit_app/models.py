@@ -61,6 +61,10 @@ class AuditAction(models.TextChoices):
     COMPLAINT_STATE_CHANGED = "complaint.state_changed", _("Complaint state changed")
     COMPLAINT_ESCALATED = "complaint.escalated", _("Complaint escalated to compliance")
     COMPLAINT_REPORT_EXPORTED = "complaint.report_exported", _("Complaint report exported")
+    SECOND_FACTOR_ENROLLED = "staff.second_factor_enrolled", _("Second factor enrolled")
+    RECOVERY_CODE_USED = "staff.recovery_code_used", _("Recovery code used")
+    SECOND_FACTOR_RESET = "staff.second_factor_reset", _("Second factor reset")
+    USER_DEACTIVATED = "staff.user_deactivated", _("User deactivated")
 
 
 class AppendOnlyError(Exception):

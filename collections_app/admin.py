@@ -6,3 +6,4 @@ from .complaints import admin as complaints_admin  # noqa: F401
 from .contact import admin as contact_admin  # noqa: F401
 from .loans import admin as loans_admin  # noqa: F401
 from .plans import admin as plans_admin  # noqa: F401
+from .staff import admin as staff_admin  # noqa: F401

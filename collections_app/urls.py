@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("collections_app.desk.urls")),
     path("plans/", include("collections_app.plans.urls")),
     path("complaints/", include("collections_app.complaints.urls")),
+    path("accounts/", include("collections_app.staff.urls")),
 ]

@@ -2,8 +2,18 @@
 a compliance officer, an integration user."""
 
 import pytest
+from django.test import Client
 
 from tests import factories as f
+from tests import second_factor
+
+
+@pytest.fixture(autouse=True)
+def _staff_signed_in_with_second_factor(monkeypatch):
+    """`client.force_login(user)` signs a supervisor, compliance officer or staff user in with their second factor
+    given, as after a real sign-in (tests/second_factor.py; `force_login_without_second_factor` for a session that
+    has given none)."""
+    monkeypatch.setattr(Client, "force_login", second_factor.force_login)
 
 
 @pytest.fixture

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from collections_app.forms import is_storable_id
 from collections_app.loans.buckets import CURRENT, bucket_labels, bucket_named
 from collections_app.loans.services import loan_assign
 from consent_app.admin.filters import JurisdictionFilter
@@ -80,6 +85,9 @@ class AssignedCollectorFilter(admin.SimpleListFilter):
         if value == "none":
             return queryset.filter(assigned_collector__isnull=True)
         if value and value.isdigit():
+            # An id beyond the database's range names nobody (and would make the database raise).
+            if not is_storable_id(get_user_model(), value):
+                return queryset.none()
             return queryset.filter(assigned_collector_id=int(value))
         return queryset
 
@@ -89,6 +97,14 @@ class PaymentJurisdictionFilter(JurisdictionFilter):
 
 
 # --- Loans -------------------------------------------------------------------------------------------------------
+
+
+class LoanReassignForm(forms.Form):
+    collector = forms.ModelChoiceField(label=_("To collector"), queryset=get_user_model().objects.none())
+
+    def __init__(self, *args: Any, collectors: QuerySet, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["collector"].queryset = collectors  # type: ignore[attr-defined]
 
 
 class PaymentInline(ReadOnlyInline):
@@ -117,6 +133,7 @@ class LoanAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
     search_fields = ("loan_ref", "borrower__borrower_ref")
     date_hierarchy = "due_date"
     inlines = (PaymentInline, LoanRestrictionInline)
+    actions = ("reassign",)
     _shown = ("loan_ref", "borrower", "status", "currency", "principal", "balance", "due_date", "dpd", "bucket",
               "created_at", "updated_at")
 
@@ -152,6 +169,28 @@ class LoanAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
                 loan=obj, collector=form.cleaned_data["assigned_collector"], actor=request.user,
                 reason="reassigned in admin",
             )
+
+    @admin.action(description=_("Reassign selected loans to another collector"), permissions=["change"])
+    def reassign(self, request: HttpRequest, queryset: QuerySet[Loan]) -> TemplateResponse | None:
+        """Move the selected loans (those the user may see) to one collector of the user's teams, each through
+        loan_assign. The way to empty a departing collector's portfolio before deactivating the account."""
+        collectors = supervised_collectors(request.user).filter(is_active=True)
+        form = LoanReassignForm(request.POST if "apply" in request.POST else None, collectors=collectors)
+        loans = list(queryset.select_related("assigned_collector").order_by("loan_ref"))
+        if form.is_bound and form.is_valid():
+            target = form.cleaned_data["collector"]
+            for loan in loans:
+                loan_assign(loan=loan, collector=target, actor=request.user, reason="reassigned in admin")
+            messages.success(request, ngettext(
+                "%(count)d loan reassigned to %(collector)s.", "%(count)d loans reassigned to %(collector)s.",
+                len(loans)) % {"count": len(loans), "collector": target.get_username()})
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reassign loans"), "opts": self.model._meta, "form": form, "loans": loans,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "collections_app/loans/admin/reassign.html", context)
 
 
 # --- Payments ----------------------------------------------------------------------------------------------------
@@ -244,7 +283,7 @@ class TeamAdmin(_AuditedAdminWrites, ProtectedHistoryAdmin):
 @admin.register(TeamMember)
 class TeamMemberAdmin(_AuditedAdminWrites, ProtectedHistoryAdmin):
     list_display = ("user", "team")
-    list_filter = ("team",)
+    list_filter = (("team", admin.RelatedOnlyFieldListFilter),)  # the teams of the rows in scope, not every team
     list_select_related = ("user", "team")
     search_fields = ("user__username", "team__name")
 

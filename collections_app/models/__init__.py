@@ -50,6 +50,7 @@ from .plans import (
     PromiseState,
     RepaymentPlan,
 )
+from .staff import UserSession
 
 __all__ = [
     # complaints
@@ -98,4 +99,6 @@ __all__ = [
     "Promise",
     "PromiseState",
     "RepaymentPlan",
+    # staff
+    "UserSession",
 ]
