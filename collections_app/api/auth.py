@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
+from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja.errors import AuthorizationError
@@ -96,3 +99,28 @@ def api_token_revoke(*, token: ApiToken, actor: Any) -> ApiToken:
         token.save(update_fields=["revoked_at"])
         audit_log(action=AuditAction.ADMIN_CHANGE, subject=token, actor=actor, data={"change": "revoked"})
     return token
+
+
+def docs_token_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The OpenAPI schema and the interactive docs behind the same bearer token as the endpoints when
+    `API_DOCS_REQUIRE_TOKEN` is on (the production default): the schema maps every path and field of the API, which
+    is for the integrations, not for whoever can reach the server. Read at each request, so the setting can change
+    without rebuilding the URLs."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if settings.API_DOCS_REQUIRE_TOKEN:
+            scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
+            try:
+                user = ApiTokenAuth().authenticate(request, token.strip()) if scheme.lower() == "bearer" else None
+            except AuthorizationError:
+                return JsonResponse({"detail": [{"field": None, "message": _(
+                    "This token's user is not in the Integration group.")}]}, status=403)
+            if user is None:
+                response = JsonResponse(
+                    {"detail": [{"field": None, "message": _("A valid bearer token is required.")}]}, status=401)
+                response["WWW-Authenticate"] = 'Bearer realm="api"'
+                return response
+        return view(request, *args, **kwargs)
+
+    return guarded

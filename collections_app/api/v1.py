@@ -25,7 +25,7 @@ from ninja.responses import NinjaJSONEncoder
 from ..complaints.api import router as complaints_router
 from ..contact.api import router as contact_router
 from ..loans.api import router as loans_router
-from .auth import ApiTokenAuth
+from .auth import ApiTokenAuth, docs_token_required
 from .errors import BodyNotAnObject, register_error_handlers
 
 
@@ -66,6 +66,7 @@ api = NinjaAPI(
     parser=DecimalJsonParser(),
     renderer=_Renderer(),
     urls_namespace="api-v1",
+    docs_decorator=docs_token_required,
 )
 register_error_handlers(api)
 

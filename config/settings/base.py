@@ -24,6 +24,17 @@ USE_TZ = True
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves concurrent requests (runserver's threads, a dialer's parallel pre-checks and
+    # attempt reports) from one file. WAL lets readers run beside the one writer; IMMEDIATE takes the write lock
+    # when a transaction begins, so a transaction that read first never fails on upgrading to a write (SQLite
+    # answers that with "database is locked" at once, without waiting); the timeout is how long a writer waits
+    # for the lock. synchronous=NORMAL is safe in WAL mode (a power cut may lose the last commits, never corrupt).
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 ROOT_URLCONF = "config.urls"
@@ -41,6 +52,9 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "simple_history",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "csp",
     "django_htmx",
     "ninja",
@@ -49,14 +63,26 @@ INSTALLED_APPS = [
     "collections_app",
 ]
 
+# Paths answered without a session, sign-in, second factor, HTTPS redirect or host check: the probes of the load
+# balancer and the process supervisor (config/health.py). HealthCheckMiddleware, first below, answers them before
+# any other middleware runs; a middleware that requires sign-in or a second factor lets these through as well.
+PUBLIC_PATHS = ("/healthz", "/readyz")
+
 MIDDLEWARE = [
+    "config.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # A session's end moves with its use (idle expiry); runs before SessionMiddleware saves the session.
+    "collections_app.staff.middleware.IdleSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session gave a second factor; then the pages it is required for.
+    "django_otp.middleware.OTPMiddleware",
+    "collections_app.staff.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -107,7 +133,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# Database sessions with the user id in an indexed column (collections_app.models.staff.UserSession): deactivating
+# a user ends their sessions without decoding every session.
+SESSION_ENGINE = "collections_app.staff.sessions"
 SESSION_COOKIE_HTTPONLY = True
+# A session ends after an idle working day (its use moves its end: staff.middleware.IdleSessionMiddleware) and when
+# the browser closes (the cookie has no expiry date); both settable for a deployment.
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=10 * 60 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -124,6 +157,19 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Permissions-Policy (django-permissions-policy): the desk uses no browser feature beyond pages, forms and tel:
+# links, so none is granted to it or to anything it could be made to embed.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in ("accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "fullscreen",
+                    "geolocation", "gyroscope", "magnetometer", "microphone", "midi", "payment",
+                    "picture-in-picture", "publickey-credentials-get", "screen-wake-lock", "usb", "xr-spatial-tracking")
+}
+
+# The integration API's OpenAPI schema and docs (/api/v1/openapi.json, /api/v1/docs) need an Integration user's
+# bearer token when on (production's default; collections_app.api.auth.docs_token_required).
+API_DOCS_REQUIRE_TOKEN = env.bool("API_DOCS_REQUIRE_TOKEN", default=False)
+
 # django-axes: lock an account+address pair after repeated failed sign-ins.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
@@ -131,9 +177,16 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 
+# Second factor (django-otp, collections_app.staff): supervisors, compliance officers, staff and superusers sign in
+# with a code from an authenticator app (TOTP) or a single-use recovery code, enrolled at their first sign-in.
+# Turning it off is for development only; collectors and the integration API are never asked.
+OTP_REQUIRED_FOR_STAFF = env.bool("OTP_REQUIRED_FOR_STAFF", default=True)
+OTP_TOTP_ISSUER = "Collector Desk"  # the account's name in the authenticator app
+
 # Personal data at rest. FERNET_KEYS: the first key encrypts, every key decrypts (rotate by prepending a new
 # key, then `manage.py reencrypt_pii`). BLIND_INDEX_KEY: the HMAC-SHA256 key of the phone-number blind index;
-# it must never change once numbers are stored (the index would stop matching).
+# it must never change once numbers are stored (the index would stop matching). Both are checked against the data at
+# start-up (consent_app.checks, the key canary).
 FERNET_USE_HKDF = True
 
 # Celery: JSON only, bounded time (cookiecutter-django); tasks are idempotent because acks_late may rerun them.
@@ -205,10 +258,26 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit_app.write_checkpoint", "schedule": float(AUDIT_CHECKPOINT_SECONDS),
         "options": {"expires": float(AUDIT_CHECKPOINT_SECONDS)},
     },
+    # The whole chain against the signed checkpoints, as `manage.py verify_audit_chain`; a break alerts compliance.
+    "audit-verify-chain": {"task": "audit_app.verify_chain", "schedule": crontab(hour=4, minute=0)},
 }
+
+# Operations alerts (audit_app.alerts): an ERROR log line and an e-mail to ALERT_EMAILS when a task of ALERT_TASKS
+# fails for good (every beat job, and the subtasks the nightly job fans out to) or the audit chain has a break.
+# The same alert is sent at most once per ALERT_THROTTLE_SECONDS by each worker process.
+ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
+ALERT_THROTTLE_SECONDS = env.int("ALERT_THROTTLE_SECONDS", default=15 * 60)
+ALERT_TASKS = sorted(
+    {entry["task"] for entry in CELERY_BEAT_SCHEDULE.values()} | {"collections_app.build_worklist_chunk"}
+)
+# beat's scheduler, which also alerts when a due job cannot be sent at all.
+CELERY_BEAT_SCHEDULER = "audit_app.alerts:AlertingScheduler"
 
 # The desk: an in-progress call with no outcome after this many minutes is closed automatically.
 ATTEMPT_STALE_MINUTES = env.int("ATTEMPT_STALE_MINUTES", default=30)
+# The nightly worklist job hands out each collector's list in chunks of at most this many loans, one Celery task
+# each, so any worker takes a share and a task stays short (see collections_app/desk/tasks.py).
+WORKLIST_CHUNK_SIZE = env.int("WORKLIST_CHUNK_SIZE", default=500)
 
 # Repayment plans and promises (collections_app.plans). Hard limits that no approval can lift; what each role may
 # grant without approval is the ApprovalLimit model (admin), with PLAN_DEFAULT_APPROVAL_LIMITS when it has no row.
