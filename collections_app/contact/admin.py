@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -46,8 +46,23 @@ class ContactPolicyVersionForm(forms.ModelForm):
         return cleaned
 
 
+class _HistoryReadOnly:
+    """A version in the history is shown, never reverted: django-simple-history's version page saves what is
+    POSTed to it with the admin's form and save_model without asking the change permission, so whoever may view
+    a policy could publish a version (or rename the policy) through it. Changes go through the add and change
+    forms, with their permissions."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)  # type: ignore[misc]
+
+    def revert_disabled(self, request, obj=None) -> bool:
+        return True
+
+
 @admin.register(ContactPolicyVersion)
-class ContactPolicyVersionAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class ContactPolicyVersionAdmin(_HistoryReadOnly, ScopedAdminMixin, SimpleHistoryAdmin):
     form = ContactPolicyVersionForm
     list_display = ["policy", "version", "effective_from", "daily_attempt_cap", "rolling_attempt_cap",
                     "conversation_cooldown_days", "created_by", "change_note"]
@@ -98,7 +113,7 @@ class VersionInline(ScopedAdminMixin, admin.TabularInline):
 
 
 @admin.register(ContactPolicy)
-class ContactPolicyAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class ContactPolicyAdmin(_HistoryReadOnly, ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ["code", "name", "jurisdiction", "new_version_link"]
     inlines = [VersionInline]
 
@@ -112,7 +127,7 @@ class ContactPolicyAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(PublicHoliday)
-class PublicHolidayAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class PublicHolidayAdmin(_HistoryReadOnly, ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ["jurisdiction", "date", "name"]
     list_filter = ["jurisdiction"]
     date_hierarchy = "date"

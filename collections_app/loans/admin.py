@@ -268,7 +268,8 @@ class TeamAdmin(_AuditedAdminWrites, ProtectedHistoryAdmin):
     inlines = (TeamMemberInline,)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).annotate(n_members=Count("members"))
+        # Meta.ordering does not apply to a query with an aggregate: order it again (autocomplete paginates it).
+        return super().get_queryset(request).annotate(n_members=Count("members")).order_by("name")
 
     @admin.display(description=_("members"), ordering="n_members")
     def member_count(self, obj: WithAnnotations[Team, _TeamCounts]) -> int:
