@@ -1,9 +1,13 @@
-"""Request types for annotations only: at run time every view still receives Django's ordinary request."""
+"""Request types for annotations (at run time every view still receives Django's ordinary request), and the desk's
+own 404 page for a view's Http404."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib.auth.models import User
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 
 
 class AuthenticatedRequest(HttpRequest):
@@ -11,3 +15,21 @@ class AuthenticatedRequest(HttpRequest):
     never AnonymousUser."""
 
     user: User
+
+
+class NotFoundPageMiddleware:
+    """A view's Http404 ("not found or not yours", from the scoped lookups) answers with the desk's own 404 page,
+    also under DEBUG (`make run`), where Django would show its debug page to the collector. An address that no URL
+    matches is not a view's 404 and still gets the debug page there: that one is a developer's error. The API
+    answers its own JSON 404 and never reaches this."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, Http404):
+            return render(request, "404.html", status=404)
+        return None

@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "collections_app.staff.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A view's Http404 is the desk's 404 page, DEBUG or not (collections_app.http).
+    "collections_app.http.NotFoundPageMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
