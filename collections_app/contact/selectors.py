@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -389,3 +390,20 @@ def decision_as_dict(decision: policy.Decision) -> dict[str, Any]:
         "local_times": {zone: t.isoformat() for zone, t in decision.local_times.items()},
         "policy": {"code": decision.policy_code, "version": decision.policy_version},
     }
+
+
+# --- Open desk calls ---------------------------------------------------------------------------------------------
+
+
+def open_desk_calls(at: datetime) -> QuerySet[ContactAttempt]:
+    """Desk calls started and not yet given an outcome, newer than the abandoned-call timeout (an older one is
+    abandoned: attempts_close_stale closes it as no answer, and it no longer holds anyone up)."""
+    return ContactAttempt.objects.filter(
+        channel="call", source="desk", outcome="",
+        started_at__gte=at - timedelta(minutes=settings.ATTEMPT_STALE_MINUTES),
+    ).order_by("-started_at")
+
+
+def open_call_of(collector: Any, at: datetime) -> ContactAttempt | None:
+    """The collector's own open desk call, if any (one query): the desk links back to it."""
+    return open_desk_calls(at).filter(collector=collector).select_related("loan").first()

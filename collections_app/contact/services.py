@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,7 +28,7 @@ from ..models import (
     ContactPolicyVersion,
     Loan,
 )
-from .selectors import contact_snapshot
+from .selectors import contact_snapshot, open_desk_calls
 
 
 def _lock_borrower(borrower_id: int) -> None:
@@ -65,16 +65,40 @@ def contact_check(*, loan: Loan, phone: PhoneNumber, channel: str, at: datetime 
     return policy.evaluate(snapshot, channel=channel, at=at)
 
 
+class CallAlreadyOpen(ValidationError):
+    """A desk call is already open for this collector or with this borrower: `attempt` is that call."""
+
+    def __init__(self, message: str, attempt: ContactAttempt) -> None:
+        super().__init__(message, code="call_open")
+        self.attempt = attempt
+
+
+def _check_no_open_call(*, collector: Any, borrower_id: int, at: datetime) -> None:
+    """One open desk call per collector and per borrower: a second Call would spend another of the day's
+    attempts on a call nobody makes. Checked under the borrower lock, so two clicks cannot both pass; the
+    collector's own open call on another borrower is read without that borrower's lock (a collector starts one
+    call at a time from one desk)."""
+    open_call = open_desk_calls(at).filter(Q(collector=collector) | Q(borrower_id=borrower_id)).first()
+    if open_call is None:
+        return
+    if open_call.collector_id == getattr(collector, "pk", None):
+        raise CallAlreadyOpen(_("You already have a call open: record its outcome first."), open_call)
+    raise CallAlreadyOpen(_("Another collector is on a call with this borrower right now."), open_call)
+
+
 @transaction.atomic
 def contact_start(
     *, loan: Loan, phone: PhoneNumber, channel: str, collector: Any, at: datetime | None = None
 ) -> tuple[ContactAttempt | None, policy.Decision]:
     """A collector starts a call or SMS: re-check the policy under the borrower lock and, if allowed, record an
-    in-progress attempt (it counts toward the caps at once). Returns (attempt or None, decision)."""
+    in-progress attempt (it counts toward the caps at once). Returns (attempt or None, decision). A call while
+    the collector, or anyone, has a desk call open with this borrower raises CallAlreadyOpen."""
     _check_channel(channel)
     _check_target(loan, phone)
     _lock_borrower(loan.borrower_id)
     at = at or timezone.now()
+    if channel == "call":
+        _check_no_open_call(collector=collector, borrower_id=loan.borrower_id, at=at)
     snapshot, version = contact_snapshot(loan=loan, phone=phone, at=at)
     decision = policy.evaluate(snapshot, channel=channel, at=at)
     if not decision.allowed:

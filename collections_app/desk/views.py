@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from collections_app.contact.selectors import contact_snapshots_for_loans
-from collections_app.contact.services import contact_start
+from collections_app.contact.selectors import contact_snapshots_for_loans, open_call_of
+from collections_app.contact.services import CallAlreadyOpen, contact_start
 from collections_app.desk.forms import CallForm, HoldForm, NoteForm, OutcomeForm, ReassignForm, RevealForm
 from collections_app.desk.selectors import loan_list_for_user, with_first_open_callback
 from collections_app.desk.services import FollowUps, hold_until_place, note_add, outcome_record
@@ -95,7 +95,7 @@ def worklist(request: AuthenticatedRequest) -> HttpResponse:
         "contactable": contactable if show != "blocked" else None,
         "blocked": blocked if show != "contactable" else None,
         "counts": counts, "built_at": built_at, "bucket": bucket, "show": show, "alerts": alerts,
-        "buckets": bucket_labels(), "now": timezone.now(),
+        "buckets": bucket_labels(), "now": timezone.now(), "open_call": open_call_of(request.user, timezone.now()),
     })
 
 
@@ -169,6 +169,7 @@ def loan_detail(request: HttpRequest, loan_ref: str) -> HttpResponse:
         "callbacks": Callback.objects.filter(loan=loan, done_at__isnull=True, cancelled_at__isnull=True),
         "changes": _change_history(loan),
         "can_contact": can_contact(request.user, loan),
+        "open_call": open_call_of(request.user, now),
         "can_manage_holds": can_manage_holds(request.user, loan),
         "reveal_form": RevealForm(), "note_form": NoteForm(), "hold_form": HoldForm(),
     }
@@ -202,7 +203,13 @@ def call_start(request: HttpRequest, loan_ref: str) -> HttpResponse:
     phone = get_object_or_404(
         PhoneNumber.objects.select_related("third_party"), pk=form.cleaned_data["phone_id"], borrower=loan.borrower,
     )
-    attempt, decision = contact_start(loan=loan, phone=phone, channel="call", collector=request.user)
+    try:
+        attempt, decision = contact_start(loan=loan, phone=phone, channel="call", collector=request.user)
+    except CallAlreadyOpen as exc:
+        messages.error(request, exc.messages[0])
+        if exc.attempt.collector_id == request.user.pk:
+            return redirect("attempt_detail", attempt_id=exc.attempt.pk)  # back to the open call
+        return redirect("loan_detail", loan_ref=loan.loan_ref)
     if attempt is None:
         for reason in decision.reasons:
             messages.error(request, str(reason.message))

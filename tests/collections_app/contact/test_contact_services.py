@@ -66,9 +66,16 @@ def test_the_snapshot_takes_the_same_number_of_queries_whatever_the_history(cn_l
 @time_machine.travel(MORNING, tick=False)
 def test_a_started_call_counts_at_once_so_the_seventh_is_refused(cn_loan, collector):
     phone = _phone(cn_loan)
-    for _ in range(6):
+    for _ in range(5):
         attempt, decision = contact_start(loan=cn_loan, phone=phone, channel="call", collector=collector)
         assert decision.allowed and attempt is not None and attempt.in_progress
+        attempt_complete(attempt=attempt, outcome="no_answer", actor=collector)
+    sixth, decision = contact_start(loan=cn_loan, phone=phone, channel="call", collector=collector)
+    assert decision.allowed and sixth is not None and sixth.in_progress
+    # While the sixth is still ringing it already counts: the day's limit is reached.
+    assert [r.code for r in contact_check(loan=cn_loan, phone=phone, channel="call").reasons] == [
+        "DAILY_ATTEMPT_LIMIT"]
+    attempt_complete(attempt=sixth, outcome="no_answer", actor=collector)
     attempt, decision = contact_start(loan=cn_loan, phone=phone, channel="call", collector=collector)
     assert attempt is None
     assert [r.code for r in decision.reasons] == ["DAILY_ATTEMPT_LIMIT"]
