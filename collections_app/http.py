@@ -8,6 +8,7 @@ from collections.abc import Callable
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django_htmx.middleware import HtmxDetails
 
 
 class AuthenticatedRequest(HttpRequest):
@@ -15,6 +16,7 @@ class AuthenticatedRequest(HttpRequest):
     never AnonymousUser."""
 
     user: User
+    htmx: HtmxDetails  # django_htmx.middleware.HtmxMiddleware
 
 
 class NotFoundPageMiddleware:

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Field, Max, Q, QuerySet
+from django.db.models import Field, Max, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,7 +30,7 @@ from consent_app.services import restriction_place
 from consent_app.validators import is_in_range
 
 from .. import policy
-from ..models import AttemptOutcome, Callback, ContactAttempt, Loan, Note, WorklistEntry
+from ..models import AttemptOutcome, Callback, ContactAttempt, ContactPolicyVersion, Loan, Note, WorklistEntry
 from ..plans.selectors import loans_with_broken_or_due_promises
 from ..plans.services import promise_create
 from .clock import borrower_clock
@@ -45,7 +45,7 @@ _BALANCE_CEILING = Decimal("999999999999.99")
 # marks (and a new entry starts unworked).
 _ENTRY_COLUMNS = (
     "collector", "loan", "work_date", "priority", "sort_key", "contactable", "reason_codes", "decisions",
-    "next_allowed_at", "built_at",
+    "next_allowed_at", "recheck_at", "built_at",
 )
 _ENTRY_KEY = ("collector", "loan", "work_date")  # uniq_worklist_entry
 
@@ -63,6 +63,7 @@ def evaluate_loans(loans: list[LoanRow], at: datetime, channel: str = "call", *,
             if phone.pk not in masked:
                 masked[phone.pk] = phone.masked
             next_allowed_at = decision.next_allowed_at
+            holds_until = policy.verdict_horizon(snapshot, decision, at)
             rows.append({
                 "phone_id": phone.pk,
                 "masked": masked[phone.pk],
@@ -74,6 +75,8 @@ def evaluate_loans(loans: list[LoanRow], at: datetime, channel: str = "call", *,
                 # The zones the policy judged the number in, and those whose contact window sets next_allowed_at.
                 "zones": list(decision.zones),
                 "binding": list(policy.window_opening_zones(snapshot, next_allowed_at)) if next_allowed_at else [],
+                # Until when this verdict holds by the clock alone (None: only a change of the facts changes it).
+                "holds_until": holds_until.astimezone(UTC).isoformat() if holds_until else None,
             })
         decisions[loan_id] = rows
     return decisions
@@ -120,12 +123,86 @@ def worklist_build_chunk(*, chunk: WorklistChunk, work_date: date, now: datetime
     whose loan is no longer listed (reassigned, paid, a collector deactivated) are deleted. The collector's
     chunks cover disjoint ranges, so chunks running at once on different workers never touch the same rows.
     A fixed number of queries whatever the number of loans (tests/collections_app/desk/test_worklist.py)."""
-    now = now or timezone.now()
-    bounds = {lookup: bound for lookup, bound in (("gt", chunk.after_loan_id), ("lte", chunk.upto_loan_id))
+    bounds = {f"pk__{lookup}": bound for lookup, bound in (("gt", chunk.after_loan_id), ("lte", chunk.upto_loan_id))
               if bound is not None}
-    chunk_loans = listed_loans(work_date).filter(
-        assigned_collector_id=chunk.collector_id, **{f"pk__{lookup}": bound for lookup, bound in bounds.items()}
+    return _entries_build(collector_id=chunk.collector_id, work_date=work_date, now=now or timezone.now(),
+                          loans=bounds)
+
+
+@_cyclic_gc_paused()
+@transaction.atomic
+def worklist_reevaluate(*, collector_id: int, loan_ids: Iterable[int], work_date: date,
+                        now: datetime | None = None) -> int:
+    """Judge again, at `now`, the entries of these loans on one collector's list for `work_date`: the same rows a
+    build writes (an upsert that keeps `worked_at`), an entry whose loan is no longer on the list removed, and a
+    listed loan of the collector without an entry added. Returns the number of entries written. A fixed number of
+    queries whatever the number of loans, at most WORKLIST_CHUNK_SIZE of them a call."""
+    ids = sorted(set(loan_ids))
+    if not ids:
+        return 0
+    return _entries_build(collector_id=collector_id, work_date=work_date, now=now or timezone.now(),
+                          loans={"pk__in": ids})
+
+
+def worklist_recheck_due(*, collector_id: int, work_date: date, now: datetime | None = None) -> int:
+    """Judge again the entries of one collector's list whose verdict the clock may have changed since it was
+    stored (`recheck_at` passed: a window opened or closed, a hold ended, a new local day; or a policy version
+    took effect after it was built), so the page shows each row's verdict for now. One query when none is due;
+    otherwise a fixed number per WORKLIST_CHUNK_SIZE entries. Returns the number of entries written."""
+    now = now or timezone.now()
+    # A policy version that has taken effect since an entry was built changes its rules (a version is often
+    # written ahead of the day it takes effect, so the version's own signal could not catch it).
+    latest_version = (ContactPolicyVersion.objects.filter(effective_from__lte=now).order_by("-effective_from")
+                      .values("effective_from")[:1])
+    due = list(
+        WorklistEntry.objects.filter(collector_id=collector_id, work_date=work_date)
+        .filter(Q(recheck_at__lte=now) | Q(built_at__lt=Subquery(latest_version)))
+        .order_by("loan_id").values_list("loan_id", flat=True)
     )
+    size = settings.WORKLIST_CHUNK_SIZE
+    return sum(
+        worklist_reevaluate(collector_id=collector_id, loan_ids=due[start:start + size], work_date=work_date, now=now)
+        for start in range(0, len(due), size)
+    )
+
+
+def worklist_reevaluate_borrowers(*, borrower_ids: Iterable[int], now: datetime | None = None) -> int:
+    """After a change of a fact the policy reads (a consent, a restriction, a complaint hold, an attempt, a
+    reassignment, a payment that settles the loan): judge again today's entries of these borrowers' loans on
+    every list they are on, remove those whose loan left a list, and add their listed loans to the lists of
+    collectors whose list for today is already built (a list not built yet is built whole when it is first
+    needed). Returns the number of entries written. A fixed number of queries per collector concerned."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    loans = list(Loan.objects.filter(borrower_id__in=list(borrower_ids)).order_by()
+                 .values_list("pk", "assigned_collector_id"))
+    if not loans:
+        return 0
+    targets: dict[int, set[int]] = {}
+    listed = WorklistEntry.objects.filter(work_date=today, loan_id__in=[loan_id for loan_id, _c in loans])
+    for collector_id, loan_id in listed.order_by().values_list("collector_id", "loan_id"):
+        targets.setdefault(collector_id, set()).add(loan_id)
+    assigned = {collector_id for _pk, collector_id in loans if collector_id is not None}
+    built = set(WorklistEntry.objects.filter(work_date=today, collector_id__in=assigned).order_by()
+                .values_list("collector_id", flat=True).distinct()) if assigned else set()
+    for loan_id, collector_id in loans:
+        if collector_id in built:
+            targets.setdefault(collector_id, set()).add(loan_id)
+    size = settings.WORKLIST_CHUNK_SIZE
+    written = 0
+    for collector_id in sorted(targets):
+        ids = sorted(targets[collector_id])
+        for start in range(0, len(ids), size):
+            written += worklist_reevaluate(collector_id=collector_id, loan_ids=ids[start:start + size],
+                                           work_date=today, now=now)
+    return written
+
+
+def _entries_build(*, collector_id: int, work_date: date, now: datetime, loans: dict[str, Any]) -> int:
+    """The entries of `collector_id`'s list for `work_date` among the loans selected by the `pk` lookups in
+    `loans`: built at `now` and upserted; the collector's entries of selected loans that are no longer listed are
+    deleted (see worklist_build_chunk)."""
+    chunk_loans = listed_loans(work_date).filter(assigned_collector_id=collector_id, **loans)
     # Plain rows, in id order (concurrent reruns of a chunk then lock its entries in the same order).
     rows = list(
         chunk_loans.order_by("pk")
@@ -134,8 +211,8 @@ def worklist_build_chunk(*, chunk: WorklistChunk, work_date: date, now: datetime
     )
     loan_ids = [row[0] for row in rows]
     stale = WorklistEntry.objects.filter(
-        collector_id=chunk.collector_id, work_date=work_date,
-        **{f"loan_id__{lookup}": bound for lookup, bound in bounds.items()},
+        collector_id=collector_id, work_date=work_date,
+        **{f"loan_id__{lookup.removeprefix('pk__')}": bound for lookup, bound in loans.items()},
     )
     if not rows:
         stale.delete()
@@ -181,8 +258,10 @@ def worklist_build_chunk(*, chunk: WorklistChunk, work_date: date, now: datetime
         ])
         # ISO strings of UTC instants: the earliest string is the earliest instant.
         next_allowed_at = min(next_times) if next_times and len(next_times) == len(numbers) else None
-        entries.append((chunk.collector_id, loan_id, work_date, group, sort_key, contactable, reason_codes, numbers,
-                        next_allowed_at, now))
+        # The entry's verdict may change when the first of its numbers' verdicts may.
+        horizons = [r["holds_until"] for r in numbers if r["holds_until"]]
+        entries.append((collector_id, loan_id, work_date, group, sort_key, contactable, reason_codes, numbers,
+                        next_allowed_at, min(horizons) if horizons else None, now))
     stale.exclude(loan_id__in=chunk_loans.order_by().values("pk")).delete()
     _entries_upsert(entries)
     return len(entries)
@@ -214,9 +293,10 @@ def _entries_upsert(entries: list[tuple]) -> None:
         rows = [
             dict(zip((field.column for field in fields), (
                 collector_id, loan_id, day.isoformat(), group, sort_key, contactable, codes, numbers, next_at,
-                built.isoformat(),
+                recheck, built.isoformat(),
             ), strict=True))
-            for collector_id, loan_id, day, group, sort_key, contactable, codes, numbers, next_at, built in entries
+            for collector_id, loan_id, day, group, sort_key, contactable, codes, numbers, next_at, recheck, built
+            in entries
         ]
         with connection.cursor() as cursor:
             cursor.execute(
@@ -225,15 +305,18 @@ def _entries_upsert(entries: list[tuple]) -> None:
                 [json.dumps(rows)],
             )
         return
-    _collector, _loan, work_date, _group, _key, _c, reason_codes, decisions, next_allowed_at, built_at = fields
+    (_collector, _loan, work_date, _group, _key, _c, reason_codes, decisions, next_allowed_at, recheck_at,
+     built_at) = fields
     # The same day and build time for every entry of a chunk: prepared once.
     day = work_date.get_db_prep_save(entries[0][2], connection)
-    built = built_at.get_db_prep_save(entries[0][9], connection)
+    built = built_at.get_db_prep_save(entries[0][10], connection)
     params = [
         (collector_id, loan_id, day, group, sort_key, contactable,
          reason_codes.get_db_prep_save(codes, connection), decisions.get_db_prep_save(numbers, connection),
-         next_allowed_at.get_db_prep_save(next_at, connection) if next_at is not None else None, built)
-        for collector_id, loan_id, _day, group, sort_key, contactable, codes, numbers, next_at, _built in entries
+         next_allowed_at.get_db_prep_save(next_at, connection) if next_at is not None else None,
+         recheck_at.get_db_prep_save(recheck, connection) if recheck is not None else None, built)
+        for collector_id, loan_id, _day, group, sort_key, contactable, codes, numbers, next_at, recheck, _built
+        in entries
     ]
     placeholder = f"({', '.join(['%s'] * len(columns))})"
     batch = max(connection.ops.bulk_batch_size(fields, params), 1)

@@ -9,9 +9,12 @@ from celery import shared_task
 from django.utils import timezone
 
 from collections_app.desk.selectors import WorklistChunk, worklist_chunks
-from collections_app.desk.services import attempts_close_stale, worklist_build_chunk
+from collections_app.desk.services import attempts_close_stale, worklist_build_chunk, worklist_reevaluate_borrowers
 
-__all__ = ["build_all_worklists", "build_worklist_chunk", "build_worklist_for_collector", "close_stale_attempts"]
+__all__ = [
+    "build_all_worklists", "build_worklist_chunk", "build_worklist_for_collector", "close_stale_attempts",
+    "reevaluate_borrower_worklists",
+]
 
 
 @shared_task(name="collections_app.build_worklist_chunk", acks_late=True, time_limit=600)
@@ -47,6 +50,14 @@ def build_all_worklists(work_date: str | None = None) -> int:
     tasks sent; a rerun sends the same chunks, and they rewrite the same entries."""
     day = date.fromisoformat(work_date) if work_date else timezone.localdate()
     return enqueue_worklist_chunks(worklist_chunks(work_date=day), day)
+
+
+@shared_task(name="collections_app.reevaluate_borrower_worklists", acks_late=True, time_limit=600)
+def reevaluate_borrower_worklists(borrower_ids: list[int]) -> int:
+    """Today's worklist entries of these borrowers judged again after a fact the policy reads changed (sent on
+    commit by collections_app.desk.signals, at most WORKLIST_CHUNK_SIZE borrowers a task). Idempotent: it writes
+    the verdict for the moment it runs. Returns the number of entries written."""
+    return worklist_reevaluate_borrowers(borrower_ids=borrower_ids)
 
 
 # A soft limit within the hard one: the settings' default soft limit (9 min) exceeds 300 s, and Celery refuses to

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, time, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,7 +24,13 @@ from collections_app.contact.selectors import contact_snapshots_for_loans, open_
 from collections_app.contact.services import CallAlreadyOpen, contact_start
 from collections_app.desk.forms import CallForm, HoldForm, NoteForm, OutcomeForm, ReassignForm, RevealForm
 from collections_app.desk.selectors import loan_list_for_user, with_first_open_callback
-from collections_app.desk.services import FollowUps, hold_until_place, note_add, outcome_record
+from collections_app.desk.services import (
+    FollowUps,
+    hold_until_place,
+    note_add,
+    outcome_record,
+    worklist_recheck_due,
+)
 from collections_app.desk.tasks import build_worklist_for_collector
 from collections_app.forms import add_service_errors
 from collections_app.loans.buckets import bucket_labels, bucket_named
@@ -69,9 +76,13 @@ def home(request: HttpRequest) -> HttpResponse:
 def worklist(request: AuthenticatedRequest) -> HttpResponse:
     if not is_collector(request.user):
         raise Http404
-    today = timezone.localdate()
+    now = timezone.now()
+    today = timezone.localdate(now)
     entries = WorklistEntry.objects.filter(collector=request.user, work_date=today)
-    if not entries.exists() and Loan.objects.filter(assigned_collector=request.user).exists():
+    # Each row's verdict for now, not for when the list was built: entries the clock may have changed since are
+    # judged again first (a window opened, a hold ended, a policy version took effect).
+    if not worklist_recheck_due(collector_id=request.user.pk, work_date=today, now=now) and not entries.exists() \
+            and Loan.objects.filter(assigned_collector=request.user).exists():
         build_worklist_for_collector.delay(request.user.pk)
     bucket = request.GET.get("bucket", "")
     show = request.GET.get("show", "")
@@ -89,13 +100,15 @@ def worklist(request: AuthenticatedRequest) -> HttpResponse:
         total=Count("pk"), open=Count("pk", filter=Q(contactable=True)),
         worked=Count("pk", filter=Q(worked_at__isnull=False)),
     )
-    built_at = entries.values_list("built_at", flat=True).first()
     alerts = broken_promise_alerts(request.user, timezone.now() - timedelta(days=1))
-    return render(request, "collections_app/worklist.html", {
+    # The page polls for its rows (and asks again when the collector comes back to the tab): only they are sent.
+    template = "collections_app/_worklist_rows.html" if request.htmx else "collections_app/worklist.html"
+    return render(request, template, {
         "contactable": contactable if show != "blocked" else None,
         "blocked": blocked if show != "contactable" else None,
-        "counts": counts, "built_at": built_at, "bucket": bucket, "show": show, "alerts": alerts,
-        "buckets": bucket_labels(), "now": timezone.now(), "open_call": open_call_of(request.user, timezone.now()),
+        "counts": counts, "bucket": bucket, "show": show, "alerts": alerts,
+        "buckets": bucket_labels(), "now": now, "open_call": open_call_of(request.user, now),
+        "poll_seconds": settings.WORKLIST_POLL_SECONDS,
     })
 
 

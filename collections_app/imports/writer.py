@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from simple_history.utils import bulk_create_with_history
 
+from collections_app.desk.signals import worklists_reevaluate_on_commit
 from collections_app.loans.services import loan_assign, loan_upsert
 from collections_app.models import Loan
 from consent_app.models import Borrower, Consent, PhoneNumber
@@ -215,6 +216,11 @@ class BatchWriter:
                             objs, model, batch_size=BULK_SIZE, default_user=self._history_actor,
                             default_change_reason=self.reason,
                         )
+                # Bulk inserts send no model signals: today's worklists learn of the new loans and consents here.
+                worklists_reevaluate_on_commit(
+                    {loan.borrower_id for loan in loans} | {phone.borrower_id for phone in phones}
+                    | {consent.phone.borrower_id for consent in consents}
+                )
         except DatabaseError:
             # Rolled back to the savepoint; most likely a concurrent writer created one of these refs since
             # the prefetch. Redo the rows one by one: the services find the new objects or say what is wrong.

@@ -61,8 +61,9 @@ class Note(models.Model):
 class WorklistEntry(models.Model):
     """One account on one collector's worklist for one working day, with the policy's verdict as of the build.
 
-    The verdict is a cache for ordering and display; every contact is re-checked live when the account is
-    opened and again when a call starts."""
+    The verdict is a cache for ordering and display, kept current: the page re-evaluates entries whose
+    `recheck_at` has passed, and a change of a fact the policy reads re-evaluates the borrower's entries on commit
+    (desk.signals). Every contact is still re-checked live when the account is opened and when a call starts."""
 
     collector = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="worklist")
     loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="worklist_entries")
@@ -73,6 +74,9 @@ class WorklistEntry(models.Model):
     reason_codes = models.JSONField(_("blocking reasons"), default=list, blank=True)
     decisions = models.JSONField(_("decisions per number"), default=list, blank=True)
     next_allowed_at = models.DateTimeField(_("next allowed at"), null=True, blank=True)
+    # The first instant at which the clock alone may change the verdict (a window opening or closing, a hold
+    # ending, a new local day); the page re-evaluates entries past it. None: only a change of the facts can.
+    recheck_at = models.DateTimeField(_("recheck at"), null=True, blank=True)
     built_at = models.DateTimeField(_("built at"))
     worked_at = models.DateTimeField(_("worked at"), null=True, blank=True)
 

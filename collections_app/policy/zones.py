@@ -176,6 +176,21 @@ def window_opening_zones(snapshot: Snapshot, at: datetime) -> tuple[str, ...]:
     )
 
 
+def next_wall_boundary(snapshot: Snapshot, at: datetime) -> datetime:
+    """The first instant after ``at`` at which a wall-clock rule could judge the number differently: a contact
+    window or a declared inconvenient time opening or closing, a new local day (caps, cooldown, holidays, days
+    past due) in any candidate zone, or a UTC-offset change of one. Always within about a day (every zone has a
+    midnight). Conservative: nothing may change there, but nothing wall-clock changes before it."""
+    _require_aware(at)
+    at = at.astimezone(UTC)
+    spans = (*_window_spans(snapshot.policy.windows), *_inconvenient_spans(snapshot.inconvenient_times))
+    bounds = _opening_bounds(spans) | _closing_bounds(spans)
+    found: set[datetime] = set()
+    for key in candidate_zones(snapshot):
+        found |= _candidates(ZoneInfo(key), at, at + 2 * _DAY, bounds)
+    return min(candidate for candidate in found if candidate > at)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Instant search
 # --------------------------------------------------------------------------------------------------------------

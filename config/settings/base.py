@@ -270,7 +270,8 @@ CELERY_BEAT_SCHEDULE = {
 ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
 ALERT_THROTTLE_SECONDS = env.int("ALERT_THROTTLE_SECONDS", default=15 * 60)
 ALERT_TASKS = sorted(
-    {entry["task"] for entry in CELERY_BEAT_SCHEDULE.values()} | {"collections_app.build_worklist_chunk"}
+    {entry["task"] for entry in CELERY_BEAT_SCHEDULE.values()}
+    | {"collections_app.build_worklist_chunk", "collections_app.reevaluate_borrower_worklists"}
 )
 # beat's scheduler, which also alerts when a due job cannot be sent at all.
 CELERY_BEAT_SCHEDULER = "audit_app.alerts:AlertingScheduler"
@@ -280,6 +281,9 @@ ATTEMPT_STALE_MINUTES = env.int("ATTEMPT_STALE_MINUTES", default=30)
 # The nightly worklist job hands out each collector's list in chunks of at most this many loans, one Celery task
 # each, so any worker takes a share and a task stays short (see collections_app/desk/tasks.py).
 WORKLIST_CHUNK_SIZE = env.int("WORKLIST_CHUNK_SIZE", default=500)
+# An open worklist page fetches its rows again this often (and whenever the collector comes back to the tab), so
+# what the clock and other people change shows without Refresh.
+WORKLIST_POLL_SECONDS = env.int("WORKLIST_POLL_SECONDS", default=180)
 
 # Repayment plans and promises (collections_app.plans). Hard limits that no approval can lift; what each role may
 # grant without approval is the ApprovalLimit model (admin), with PLAN_DEFAULT_APPROVAL_LIMITS when it has no row.

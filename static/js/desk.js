@@ -20,3 +20,31 @@
     }
   });
 })();
+
+// The worklist's rows poll (hx-trigger "every Ns"); coming back to the tab asks at once. Polling swaps the rows:
+// the row the collector had moved to stays the current one.
+(function () {
+  "use strict";
+  function revisit() {
+    var rows = document.querySelector("[data-polled]");
+    if (rows && window.htmx) window.htmx.trigger(rows, "desk:revisit");
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") revisit();
+  });
+  window.addEventListener("pageshow", function (event) { if (event.persisted) revisit(); });
+  var focusedHref = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!event.detail.target.hasAttribute("data-polled")) return;
+    var focused = event.detail.target.querySelector("tr.focused[data-href]");
+    focusedHref = focused ? focused.dataset.href : null;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!focusedHref) return;
+    var rows = document.querySelectorAll("[data-keynav] tbody tr[data-href]");
+    for (var i = 0; i < rows.length; i++) {
+      if (rows[i].dataset.href === focusedHref) { rows[i].classList.add("focused"); break; }
+    }
+    focusedHref = null;
+  });
+})();

@@ -127,11 +127,11 @@ def test_the_worklist_page_takes_thirteen_queries_whatever_the_number_of_rows(cl
         "collections_app_usersession",  # the session (collections_app.models.staff)
         "auth_user",
         "auth_group",  # the user's role
+        "collections_app_worklistentry",  # entries the clock may have changed (none here: nothing re-judged)
         "collections_app_worklistentry",  # any entry today? (else a build is enqueued)
         "collections_app_worklistentry",  # contactable: count
         "collections_app_worklistentry",  # blocked: count
         "collections_app_worklistentry",  # the header's totals, one aggregate
-        "collections_app_worklistentry",  # built at
         "collections_app_promise",  # broken-promise alerts
         "collections_app_repaymentplan",  # broken-plan alerts
         "collections_app_contactattempt",  # the collector's open call, if any (a link back to it)

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 TODAY = MORNING.date()
 ENTRY_FIELDS = ("collector_id", "loan_id", "work_date", "priority", "sort_key", "contactable", "reason_codes",
-                "decisions", "next_allowed_at", "built_at", "worked_at")
+                "decisions", "next_allowed_at", "recheck_at", "built_at", "worked_at")
 
 
 def _entries():
@@ -178,6 +178,7 @@ def _reference_entries(collector, now):
         rows = []
         for phone, snapshot in numbers:
             decision = policy.evaluate(snapshot, channel="call", at=now)
+            holds_until = policy.verdict_horizon(snapshot, decision, now)
             rows.append({
                 "phone_id": phone.pk, "masked": phone.masked, "owner": phone.owner,
                 "relation": phone.third_party.relation if phone.third_party is not None else "",
@@ -186,6 +187,7 @@ def _reference_entries(collector, now):
                 "zones": list(decision.zones),
                 "binding": list(policy.window_opening_zones(snapshot, decision.next_allowed_at))
                 if decision.next_allowed_at else [],
+                "holds_until": holds_until.astimezone(dt.UTC).isoformat() if holds_until else None,
             })
         decisions[loan_id] = rows
     callbacks = first_open_callbacks(loan_ids, today)
@@ -220,8 +222,10 @@ def _reference_entries(collector, now):
             last.strftime("%Y%m%d%H%M") if last else "000000000000", loan.loan_ref,
         ])
         next_allowed_at = min(next_times) if next_times and len(next_times) == len(rows) else None
+        horizons = [dt.datetime.fromisoformat(r["holds_until"]) for r in rows if r["holds_until"]]
         entries.append((collector.pk, loan.pk, today, group, sort_key, contactable, reason_codes, rows,
-                        dt.datetime.fromisoformat(next_allowed_at) if next_allowed_at else None, now, None))
+                        dt.datetime.fromisoformat(next_allowed_at) if next_allowed_at else None,
+                        min(horizons) if horizons else None, now, None))
     return sorted(entries)
 
 
