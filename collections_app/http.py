@@ -1,5 +1,5 @@
-"""Request types for annotations (at run time every view still receives Django's ordinary request), and the desk's
-own 404 page for a view's Http404."""
+"""Request types for annotations (at run time every view still receives Django's ordinary request), the desk's
+own 404 page for a view's Http404, and each request on the reader's clock."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from collections.abc import Callable
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django_htmx.middleware import HtmxDetails
+
+from .workday import collector_zone
 
 
 class AuthenticatedRequest(HttpRequest):
@@ -35,3 +38,22 @@ class NotFoundPageMiddleware:
         if isinstance(exception, Http404):
             return render(request, "404.html", status=404)
         return None
+
+
+class ReaderTimeZoneMiddleware:
+    """Each request on the reader's clock: a signed-in user's team's zone (the desk's, TIME_ZONE, without a team),
+    so "today" on the worklist, the times shown as the user's own and the times typed into forms are those of
+    the place the team works. After AuthenticationMiddleware; the user's team comes with the user (no query)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return self.get_response(request)
+        timezone.activate(collector_zone(user))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

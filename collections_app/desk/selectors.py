@@ -15,6 +15,7 @@ from django.db.models import Min, OuterRef, QuerySet, Subquery
 
 from ..models import Callback, Loan, LoanStatus, WorklistEntry
 from ..permissions import loans_visible_to
+from ..workday import in_zone
 
 # A call made up to this long before a callback's time counts as that callback (services.outcome_record closes
 # it), so from then on the desk says the callback is "due soon" rather than merely scheduled.
@@ -82,19 +83,22 @@ class WorklistChunk:
     upto_loan_id: int | None = None
 
 
-def worklist_chunks(*, work_date: date, collector_id: int | None = None,
+def worklist_chunks(*, work_date: date, collector_id: int | None = None, zone: str | None = None,
                     chunk_size: int | None = None) -> list[WorklistChunk]:
-    """The chunks of every collector's list for ``work_date`` (or one collector's), at most ``chunk_size`` listed
-    loans each (default: ``WORKLIST_CHUNK_SIZE``), counted now: a loan assigned later falls in the chunk whose
-    range holds its id. A collector with entries that day but no listed loan left gets one chunk without bounds,
-    which removes them. Two queries whatever the number of loans: the listed loans' (collector, id) in order, and
-    the collectors with entries that day."""
+    """The chunks of every collector's list for ``work_date`` (or one collector's, or those of the collectors whose
+    team works in ``zone``), at most ``chunk_size`` listed loans each (default: ``WORKLIST_CHUNK_SIZE``), counted
+    now: a loan assigned later falls in the chunk whose range holds its id. A collector with entries that day but no
+    listed loan left gets one chunk without bounds, which removes them. Two queries whatever the number of loans:
+    the listed loans' (collector, id) in order, and the collectors with entries that day."""
     size = chunk_size or settings.WORKLIST_CHUNK_SIZE
     loans = listed_loans(work_date)
     entries = WorklistEntry.objects.filter(work_date=work_date)
     if collector_id is not None:
         loans = loans.filter(assigned_collector_id=collector_id)
         entries = entries.filter(collector_id=collector_id)
+    if zone is not None:  # the collectors whose team works in that zone (desk.workday)
+        loans = loans.filter(in_zone(zone, user_path="assigned_collector"))
+        entries = entries.filter(in_zone(zone, user_path="collector"))
     chunks: list[WorklistChunk] = []
     planned: set[int] = set()
     # order_by() replaces Loan.Meta.ordering, whose columns would otherwise join the SELECT.

@@ -33,6 +33,7 @@ from .. import policy
 from ..models import AttemptOutcome, Callback, ContactAttempt, ContactPolicyVersion, Loan, Note, WorklistEntry
 from ..plans.selectors import loans_with_broken_or_due_promises
 from ..plans.services import promise_create
+from ..workday import collector_zone, collector_zones, work_date_in
 from .clock import borrower_clock
 from .selectors import CALLBACK_DUE_WINDOW, WorklistChunk, first_open_callbacks, listed_loans, worklist_chunks
 
@@ -83,11 +84,12 @@ def evaluate_loans(loans: list[LoanRow], at: datetime, channel: str = "call", *,
 
 
 def worklist_build(*, collector: Any, now: datetime | None = None) -> int:
-    """Rebuild today's worklist of one collector in this process, chunk after chunk (each its own transaction;
-    the nightly job hands the same chunks to the workers instead). Idempotent: entries are replaced, `worked_at`
-    is kept, entries of loans no longer on the list are removed. Returns the number of entries."""
+    """Rebuild today's worklist (on the team's clock) of one collector in this process, chunk after chunk (each its
+    own transaction; the nightly job hands the same chunks to the workers instead). Idempotent: entries are
+    replaced, `worked_at` is kept, entries of loans no longer on the list are removed. Returns the number of
+    entries."""
     now = now or timezone.now()
-    today = timezone.localdate(now)
+    today = work_date_in(collector_zone(collector), now)
     return sum(
         worklist_build_chunk(chunk=chunk, work_date=today, now=now)
         for chunk in worklist_chunks(work_date=today, collector_id=collector.pk)
@@ -171,22 +173,28 @@ def worklist_reevaluate_borrowers(*, borrower_ids: Iterable[int], now: datetime 
     reassignment, a payment that settles the loan): judge again today's entries of these borrowers' loans on
     every list they are on, remove those whose loan left a list, and add their listed loans to the lists of
     collectors whose list for today is already built (a list not built yet is built whole when it is first
-    needed). Returns the number of entries written. A fixed number of queries per collector concerned."""
+    needed); "today" is each collector's team's. Returns the number of entries written. A fixed number of
+    queries per collector concerned."""
     now = now or timezone.now()
-    today = timezone.localdate(now)
     loans = list(Loan.objects.filter(borrower_id__in=list(borrower_ids)).order_by()
                  .values_list("pk", "assigned_collector_id"))
     if not loans:
         return 0
-    targets: dict[int, set[int]] = {}
-    listed = WorklistEntry.objects.filter(work_date=today, loan_id__in=[loan_id for loan_id, _c in loans])
-    for collector_id, loan_id in listed.order_by().values_list("collector_id", "loan_id"):
-        targets.setdefault(collector_id, set()).add(loan_id)
+    # "Today" is each collector's team's: one of the UTC date's neighbours whatever the zone.
+    days = [now.date() + timedelta(days=offset) for offset in (-1, 0, 1)]
+    listed = list(WorklistEntry.objects.filter(work_date__in=days, loan_id__in=[pk for pk, _c in loans]).order_by()
+                  .values_list("collector_id", "loan_id", "work_date"))
     assigned = {collector_id for _pk, collector_id in loans if collector_id is not None}
-    built = set(WorklistEntry.objects.filter(work_date=today, collector_id__in=assigned).order_by()
-                .values_list("collector_id", flat=True).distinct()) if assigned else set()
+    built = set(WorklistEntry.objects.filter(work_date__in=days, collector_id__in=assigned).order_by()
+                .values_list("collector_id", "work_date").distinct()) if assigned else set()
+    zones = collector_zones(assigned | {collector_id for collector_id, _loan, _day in listed})
+    today = {collector_id: work_date_in(zone, now) for collector_id, zone in zones.items()}
+    targets: dict[int, set[int]] = {}
+    for collector_id, loan_id, day in listed:
+        if day == today[collector_id]:
+            targets.setdefault(collector_id, set()).add(loan_id)
     for loan_id, collector_id in loans:
-        if collector_id in built:
+        if collector_id is not None and (collector_id, today[collector_id]) in built:
             targets.setdefault(collector_id, set()).add(loan_id)
     size = settings.WORKLIST_CHUNK_SIZE
     written = 0
@@ -194,7 +202,7 @@ def worklist_reevaluate_borrowers(*, borrower_ids: Iterable[int], now: datetime 
         ids = sorted(targets[collector_id])
         for start in range(0, len(ids), size):
             written += worklist_reevaluate(collector_id=collector_id, loan_ids=ids[start:start + size],
-                                           work_date=today, now=now)
+                                           work_date=today[collector_id], now=now)
     return written
 
 
@@ -332,7 +340,8 @@ def _entries_upsert(entries: list[tuple]) -> None:
 def worklist_mark_worked(*, collector: Any, loan: Loan, now: datetime | None = None) -> None:
     now = now or timezone.now()
     WorklistEntry.objects.filter(
-        collector=collector, loan=loan, work_date=timezone.localdate(now), worked_at__isnull=True
+        collector=collector, loan=loan, work_date=work_date_in(collector_zone(collector), now),
+        worked_at__isnull=True,
     ).update(worked_at=now)
 
 

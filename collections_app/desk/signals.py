@@ -22,7 +22,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
-from django.utils import timezone
 
 from consent_app.models import Borrower, Consent, InconvenientTime, PhoneNumber, Restriction, ThirdPartyContact
 
@@ -65,8 +64,8 @@ def worklists_reevaluate_on_commit(borrower_ids: Iterable[int | None]) -> None:
 
 
 def _rebuild_today_on_commit() -> None:
-    day = timezone.localdate().isoformat()
-    transaction.on_commit(lambda: build_all_worklists.delay(day), robust=True)
+    # Every collector's list for today on their team's clock.
+    transaction.on_commit(build_all_worklists.delay, robust=True)
 
 
 # --- Receivers ----------------------------------------------------------------------------------------------------

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, time
+from functools import partial
+from zoneinfo import ZoneInfo
 
 from celery import shared_task
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from collections_app.desk.selectors import WorklistChunk, worklist_chunks
 from collections_app.desk.services import attempts_close_stale, worklist_build_chunk, worklist_reevaluate_borrowers
+from collections_app.models import WorklistRun
+from collections_app.workday import collector_zones, desk_zones, work_date_in
 
 __all__ = [
-    "build_all_worklists", "build_worklist_chunk", "build_worklist_for_collector", "close_stale_attempts",
-    "reevaluate_borrower_worklists",
+    "build_all_worklists", "build_due_worklists", "build_worklist_chunk", "build_worklist_for_collector",
+    "close_stale_attempts", "reevaluate_borrower_worklists",
 ]
 
 
@@ -37,19 +43,50 @@ def enqueue_worklist_chunks(chunks: Iterable[WorklistChunk], work_date: date) ->
 
 @shared_task(name="collections_app.build_worklist_for_collector", acks_late=True, time_limit=600)
 def build_worklist_for_collector(collector_id: int) -> int:
-    """The desk's Refresh: today's list of one collector, in the same chunks as the nightly job. Returns the
-    number of chunk tasks sent."""
-    today = timezone.localdate()
+    """The desk's Refresh: one collector's list for today on their team's clock, in the same chunks as the
+    nightly job. Returns the number of chunk tasks sent."""
+    today = work_date_in(collector_zones([collector_id])[collector_id], timezone.now())
     return enqueue_worklist_chunks(worklist_chunks(work_date=today, collector_id=collector_id), today)
 
 
 @shared_task(name="collections_app.build_all_worklists", acks_late=True, time_limit=600)
 def build_all_worklists(work_date: str | None = None) -> int:
-    """Nightly (beat: "build-worklists"): every collector's list for `work_date` (ISO date, default today), one
-    task per chunk of at most WORKLIST_CHUNK_SIZE loans, so any worker takes a share. Returns the number of chunk
-    tasks sent; a rerun sends the same chunks, and they rewrite the same entries."""
-    day = date.fromisoformat(work_date) if work_date else timezone.localdate()
-    return enqueue_worklist_chunks(worklist_chunks(work_date=day), day)
+    """Every collector's list, one task per chunk of at most WORKLIST_CHUNK_SIZE loans, so any worker takes a
+    share: for `work_date` (ISO date) when given, else for today on each team's clock. Returns the number of
+    chunk tasks sent; a rerun sends the same chunks, and they rewrite the same entries."""
+    if work_date:
+        day = date.fromisoformat(work_date)
+        return enqueue_worklist_chunks(worklist_chunks(work_date=day), day)
+    now = timezone.now()
+    sent = 0
+    for zone in desk_zones():
+        day = work_date_in(zone, now)
+        sent += enqueue_worklist_chunks(worklist_chunks(work_date=day, zone=zone), day)
+    return sent
+
+
+@shared_task(name="collections_app.build_due_worklists", acks_late=True, time_limit=600)
+def build_due_worklists() -> int:
+    """Beat ("build-worklists", every 15 minutes): the nightly build of each zone's lists, sent once per working
+    day as soon as WORKLIST_BUILD_TIME has passed on that zone's clock (05:30 in Shanghai for a Shanghai team,
+    05:30 in Chicago for a Chicago one). A run that was missed (beat down at 05:30) is sent by the next one that
+    day. Returns the number of chunk tasks sent."""
+    now = timezone.now()
+    build_time = time.fromisoformat(settings.WORKLIST_BUILD_TIME)
+    sent = 0
+    for zone in desk_zones():
+        local = now.astimezone(ZoneInfo(zone))
+        if local.time() < build_time:
+            continue
+        chunks = worklist_chunks(work_date=local.date(), zone=zone)
+        with transaction.atomic():
+            run, created = WorklistRun.objects.get_or_create(
+                zone=zone, work_date=local.date(), defaults={"sent_at": now, "chunks": len(chunks)},
+            )
+            if created:  # the run's row and its tasks together: a rollback sends nothing and a rerun sends again
+                transaction.on_commit(partial(enqueue_worklist_chunks, chunks, run.work_date))
+                sent += len(chunks)
+    return sent
 
 
 @shared_task(name="collections_app.reevaluate_borrower_worklists", acks_late=True, time_limit=600)

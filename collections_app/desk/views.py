@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
@@ -54,6 +56,7 @@ from ..permissions import (
     supervised_collectors,
 )
 from ..plans.selectors import broken_promise_alerts, promises_made_counts
+from ..workday import collector_zones, work_date_in
 
 PAGE_SIZE = 50
 
@@ -330,24 +333,34 @@ def hold_lift(request: HttpRequest, loan_ref: str, restriction_id: int) -> HttpR
 def team(request: HttpRequest) -> HttpResponse:
     if not is_supervisor_or_compliance(request.user):
         raise Http404
-    today = timezone.localdate()
-    start = timezone.make_aware(datetime.combine(today, time.min))
-    collectors = list(supervised_collectors(request.user).annotate(
-        entries=Count("worklist", filter=Q(worklist__work_date=today), distinct=True),
-        worked=Count("worklist", filter=Q(worklist__work_date=today, worklist__worked_at__isnull=False),
-                     distinct=True),
-        attempts_today=Count("contact_attempts", filter=Q(contact_attempts__started_at__gte=start), distinct=True),
-        contacted=Count("contact_attempts", filter=Q(contact_attempts__started_at__gte=start,
-                                                     contact_attempts__outcome="conversation"), distinct=True),
-    ))
-    promises = promises_made_counts([c.pk for c in collectors], today)
-    for collector in collectors:
-        collector.promises_today = promises.get(collector.pk, 0)
+    # Each collector's "today" is their team's: the figures are counted per zone the teams work in (one set of
+    # queries per zone; a supervisor's teams usually share one).
+    now = timezone.now()
+    scope = supervised_collectors(request.user)
+    zones = collector_zones(scope.values_list("pk", flat=True))
+    collectors: list[Any] = []
     blocked: Counter[str] = Counter()
-    for codes in WorklistEntry.objects.filter(
-        collector__in=[c.pk for c in collectors], work_date=today, contactable=False
-    ).values_list("reason_codes", flat=True):
-        blocked.update(codes)
+    for zone in sorted(set(zones.values())):
+        ids = [pk for pk, key in zones.items() if key == zone]
+        today = work_date_in(zone, now)
+        start = datetime.combine(today, time.min, tzinfo=ZoneInfo(zone))
+        group = list(scope.filter(pk__in=ids).annotate(
+            entries=Count("worklist", filter=Q(worklist__work_date=today), distinct=True),
+            worked=Count("worklist", filter=Q(worklist__work_date=today, worklist__worked_at__isnull=False),
+                         distinct=True),
+            attempts_today=Count("contact_attempts", filter=Q(contact_attempts__started_at__gte=start),
+                                 distinct=True),
+            contacted=Count("contact_attempts", filter=Q(contact_attempts__started_at__gte=start,
+                                                         contact_attempts__outcome="conversation"), distinct=True),
+        ))
+        promises = promises_made_counts([c.pk for c in group], today, zone)
+        for collector in group:
+            collector.promises_today = promises.get(collector.pk, 0)
+        for codes in WorklistEntry.objects.filter(collector__in=ids, work_date=today,
+                                                  contactable=False).values_list("reason_codes", flat=True):
+            blocked.update(codes)
+        collectors += group
+    collectors.sort(key=lambda c: c.username)
     reassign_form = ReassignForm(collectors=collectors)
     return render(request, "collections_app/team.html", {
         "collectors": collectors, "blocked": blocked.most_common(), "reassign_form": reassign_form,

@@ -262,7 +262,7 @@ class _TeamCounts(TypedDict):
 
 @admin.register(Team)
 class TeamAdmin(_AuditedAdminWrites, ProtectedHistoryAdmin):
-    list_display = ("name", "supervisor", "member_count")
+    list_display = ("name", "supervisor", "timezone", "member_count")
     list_select_related = ("supervisor",)
     search_fields = ("name", "supervisor__username")
     inlines = (TeamMemberInline,)

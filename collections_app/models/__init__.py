@@ -33,7 +33,7 @@ from .core import (
     TeamMember,
     bucket_for,
 )
-from .desk import Callback, Note, WorklistEntry
+from .desk import Callback, Note, WorklistEntry, WorklistRun
 from .plans import (
     OPEN_PLAN_STATES,
     Allocation,
@@ -68,6 +68,7 @@ __all__ = [
     "Callback",
     "Note",
     "WorklistEntry",
+    "WorklistRun",
     "ApiToken",
     "AttemptChannel",
     "AttemptDirection",

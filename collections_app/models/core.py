@@ -15,6 +15,7 @@ from simple_history.models import HistoricalRecords
 
 from collections_app.loans.buckets import bucket_for
 from consent_app.models import Borrower, ref_validator
+from consent_app.validators import canonical_timezone, validate_timezone
 
 # Minor units per ISO 4217 currency; amounts with more decimals are refused.
 CURRENCY_DECIMALS = {"CNY": 2, "USD": 2, "GBP": 2}
@@ -32,6 +33,11 @@ class Team(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="supervised_teams",
         verbose_name=_("supervisor"),
     )
+    timezone = models.CharField(
+        _("time zone"), max_length=64, blank=True, validators=[validate_timezone],
+        help_text=_("Where the team works, e.g. America/Chicago: its working day, its members' clock on the desk "
+                    "and its nightly worklist build follow this zone. Blank: the desk's."),
+    )
 
     history = HistoricalRecords()
 
@@ -42,6 +48,14 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        self.timezone = canonical_timezone(self.timezone)  # a legacy name is stored as the zone it links to
+
+    @property
+    def zone(self) -> str:
+        """The zone the team works in: its own, else the desk's (TIME_ZONE)."""
+        return self.timezone or settings.TIME_ZONE
 
 
 class TeamMember(models.Model):

@@ -94,3 +94,21 @@ class WorklistEntry(models.Model):
 
 
 
+
+
+class WorklistRun(models.Model):
+    """That the nightly build of one zone's worklists for one working day was sent: the beat job runs every few
+    minutes and sends each zone's build once, after WORKLIST_BUILD_TIME on that zone's clock (desk.tasks)."""
+
+    zone = models.CharField(_("time zone"), max_length=64)
+    work_date = models.DateField(_("work date"))
+    sent_at = models.DateTimeField(_("sent at"))
+    chunks = models.PositiveIntegerField(_("chunk tasks sent"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["zone", "work_date"], name="uniq_worklist_run")]
+        verbose_name = _("worklist run")
+        verbose_name_plural = _("worklist runs")
+
+    def __str__(self) -> str:
+        return f"{self.zone} {self.work_date}"

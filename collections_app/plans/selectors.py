@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, Min, Prefetch, Q
@@ -112,9 +113,10 @@ class BrokenAlert:
         return _("Plan #%(id)s (%(amount)s %(currency)s) was broken: the installment due %(date)s is unpaid.") % values
 
 
-def promises_made_counts(collector_ids: Iterable[int], today: date) -> dict[int, int]:
-    """Promises each collector recorded on `today` (desk-local day), for the supervisor's team page. One query."""
-    tz = timezone.get_current_timezone()
+def promises_made_counts(collector_ids: Iterable[int], today: date, zone: str | None = None) -> dict[int, int]:
+    """Promises each collector recorded on `today` (a day on the clock of `zone`, default the reader's), for the
+    supervisor's team page. One query."""
+    tz = ZoneInfo(zone) if zone else timezone.get_current_timezone()
     start = datetime.combine(today, datetime.min.time(), tzinfo=tz)
     rows = (
         Promise.objects.filter(collector_id__in=list(collector_ids), created_at__gte=start,

@@ -83,6 +83,8 @@ MIDDLEWARE = [
     # request.user.is_verified(): whether this session gave a second factor; then the pages it is required for.
     "django_otp.middleware.OTPMiddleware",
     "collections_app.staff.middleware.SecondFactorMiddleware",
+    # The reader's clock: their team's time zone (collections_app.http).
+    "collections_app.http.ReaderTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A view's Http404 is the desk's 404 page, DEBUG or not (collections_app.http).
@@ -97,7 +99,8 @@ MIDDLEWARE = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend loading the user's team with them (the reader's time zone without a query of its own).
+    "collections_app.staff.backends.DeskModelBackend",
 ]
 
 TEMPLATES = [
@@ -245,7 +248,8 @@ AUDIT_UNSEALED_GRACE_SECONDS = env.int("AUDIT_UNSEALED_GRACE_SECONDS", default=6
 from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {
-    "build-worklists": {"task": "collections_app.build_all_worklists", "schedule": crontab(hour=5, minute=30)},
+    # Each zone's worklists once a working day, after WORKLIST_BUILD_TIME on that zone's clock (desk/tasks.py).
+    "build-worklists": {"task": "collections_app.build_due_worklists", "schedule": crontab(minute="*/15")},
     "close-stale-attempts": {"task": "collections_app.close_stale_attempts", "schedule": crontab(minute="*/5")},
     "detect-broken-promises": {"task": "collections_app.detect_broken_promises", "schedule": crontab(hour=1, minute=0)},
     "escalate-overdue-complaints": {
@@ -281,6 +285,8 @@ ATTEMPT_STALE_MINUTES = env.int("ATTEMPT_STALE_MINUTES", default=30)
 # The nightly worklist job hands out each collector's list in chunks of at most this many loans, one Celery task
 # each, so any worker takes a share and a task stays short (see collections_app/desk/tasks.py).
 WORKLIST_CHUNK_SIZE = env.int("WORKLIST_CHUNK_SIZE", default=500)
+# The nightly build of a team's worklists starts at this time on the team's clock (Team.timezone).
+WORKLIST_BUILD_TIME = env("WORKLIST_BUILD_TIME", default="05:30")
 # An open worklist page fetches its rows again this often (and whenever the collector comes back to the tab), so
 # what the clock and other people change shows without Refresh.
 WORKLIST_POLL_SECONDS = env.int("WORKLIST_POLL_SECONDS", default=180)

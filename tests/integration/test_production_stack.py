@@ -296,7 +296,7 @@ def test_the_procfile_stack_runs_the_nightly_job_through_a_killed_worker_and_res
                       ("it-dialer-0001",)) == [(1,)]
         assert _http("POST", f"{base}/api/v1/contact-checks", body={})[0] == 401  # no token, no answer
 
-        # 3. The nightly job through the broker, as beat starts it: every collector gets a worklist.
+        # 3. The nightly build through the broker (the task that rebuilds every list): every collector gets one.
         today = datetime.now(ZoneInfo(TIME_ZONE)).date()
         expected = {collector for (collector,) in _query(
             db_url, "SELECT DISTINCT assigned_collector_id FROM collections_app_loan WHERE status = 'active' "

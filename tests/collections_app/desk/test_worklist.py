@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from collections_app.desk.selectors import WorklistChunk, worklist_chunks
 from collections_app.desk.services import worklist_build, worklist_build_chunk
-from collections_app.desk.tasks import build_all_worklists
+from collections_app.desk.tasks import build_all_worklists, build_due_worklists
 from collections_app.models import WorklistEntry
 from config.celery import app as celery_app
 from tests import factories as f
@@ -94,21 +94,27 @@ def test_refresh_rebuilds_the_list_once_the_request_has_committed(client, collec
     assert list(WorklistEntry.objects.values_list("collector", "loan")) == [(collector.pk, loan.pk)]
 
 
-def test_beat_builds_every_collectors_worklist_at_05_30_desk_time(settings, collector, other_collector):
-    """Beat sends a task by name: the name must be the registered nightly build, due once a day at 05:30 in the
-    desk's zone (CELERY_TIMEZONE), before the CN contact window opens at 08:00."""
+def test_beat_builds_every_collectors_worklist_at_05_30_desk_time(settings, collector, other_collector,
+                                                                  django_capture_on_commit_callbacks):
+    """Beat sends a task by name: the name must be the registered nightly build. It runs every 15 minutes and
+    sends each zone's build once a day, from 05:30 on that zone's clock (here the desk's), before the CN contact
+    window opens at 08:00 (per-team zones: test_worklist_zones.py)."""
     nightly = [entry for entry in settings.CELERY_BEAT_SCHEDULE.values()
-               if celery_app.tasks.get(entry["task"]) is build_all_worklists._get_current_object()]
+               if celery_app.tasks.get(entry["task"]) is build_due_worklists._get_current_object()]
     assert len(nightly) == 1
+    task = celery_app.tasks[nightly[0]["task"]]
     schedule = nightly[0]["schedule"]
-    yesterday = MORNING.replace(day=2, hour=5, minute=30)
+    assert (schedule.minute, schedule.hour) == ({0, 15, 30, 45}, set(range(24)))
+    make_account(collector)
+    make_account(other_collector)
     with time_machine.travel(MORNING.replace(hour=5, minute=29), tick=False):
-        assert schedule.is_due(yesterday) == (False, 60.0)
-    with time_machine.travel(MORNING.replace(hour=5, minute=30), tick=False):
-        assert schedule.is_due(yesterday) == (True, 24 * 3600.0)
-        make_account(collector)
-        make_account(other_collector)
-        celery_app.tasks[nightly[0]["task"]].apply()  # what a worker runs when beat sends the name
+        assert task.apply().get() == 0  # what a worker runs when beat sends the name
+    assert not WorklistEntry.objects.exists()
+    with time_machine.travel(MORNING.replace(hour=5, minute=30), tick=False), \
+            django_capture_on_commit_callbacks(execute=True):
+        assert task.apply().get() == 2
+    with time_machine.travel(MORNING.replace(hour=5, minute=45), tick=False):
+        assert task.apply().get() == 0  # sent once a day
     built = WorklistEntry.objects.values_list("collector__username", "work_date")
     assert sorted(built) == [("collector_a", MORNING.date()), ("collector_b", MORNING.date())]
 

@@ -243,9 +243,9 @@ def test_re_evaluating_borrowers_takes_a_fixed_number_of_queries_per_collector(c
     with CaptureQueriesContext(connection) as queries:
         written = worklist_reevaluate_borrowers(borrower_ids=[loan.borrower_id for loan in loans])
     assert written == n
-    # Their loans, the entries they are on, the collectors with a list today, then one re-evaluation per
-    # collector (a fixed number of queries): the same count for 1 borrower and for 15.
-    assert len(queries) == 18, tables(queries)
+    # Their loans, the entries they are on, the collectors with a list today, the collectors' team zones, then one
+    # re-evaluation per collector (a fixed number of queries): the same count for 1 borrower and for 15.
+    assert len(queries) == 19, tables(queries)
 
 
 def test_imported_loans_join_todays_built_list(collector, morning, tmp_path, sent,

@@ -1,0 +1,20 @@
+"""The desk's authentication backend: Django's ModelBackend, loading a signed-in user together with their team
+membership and team, so the reader's clock (`collections_app.workday.collector_zone`, activated per request by
+`collections_app.http.ReaderTimeZoneMiddleware`) costs no query of its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+
+
+class DeskModelBackend(ModelBackend):
+    def get_user(self, user_id: Any) -> Any:
+        users = get_user_model()._default_manager.select_related("team_membership__team")
+        try:
+            user = users.get(pk=user_id)
+        except get_user_model().DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
