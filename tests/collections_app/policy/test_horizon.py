@@ -10,12 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collections_app.policy import Channel, evaluate, next_wall_boundary, verdict_horizon
+from collections_app.policy import Channel, Outcome, evaluate, next_wall_boundary, verdict_horizon
 
 START = datetime(2027, 3, 8, 0, 0, tzinfo=UTC)  # a week that holds the US change to daylight time (14 March)
 
 
-def _scenarios(mk):
+def _scenarios(mk, at):
+    """Snapshots as the desk builds them at ``at``: the contact history holds what happened before it."""
     return {
         "new york": mk.snapshot(),
         "denver on a new york number": mk.snapshot(borrower_timezone="America/Denver",
@@ -31,21 +32,26 @@ def _scenarios(mk):
         "hold starting": mk.snapshot(restrictions=(
             mk.restriction("temporary_hold", starts_at=START + timedelta(days=3, hours=14, minutes=11),
                            ends_at=START + timedelta(days=5)),)),
-        "daily cap reached": mk.snapshot(attempts=tuple(
-            mk.attempt(START + timedelta(hours=14, minutes=m)) for m in range(0, 70, 10))),
+        "caps reached": mk.snapshot(attempts=tuple(mk.attempt(at - timedelta(minutes=m)) for m in range(1, 71, 10))),
+        "conversation earlier": mk.snapshot(attempts=(mk.attempt(at - timedelta(hours=30),
+                                                                 outcome=Outcome.CONVERSATION),)),
         "cease": mk.snapshot(restrictions=(mk.restriction("cease_communication"),)),
     }
 
 
 SCENARIOS = ["new york", "denver on a new york number", "chicago on a los angeles number", "shanghai",
-             "inconvenient lunch", "consent expiring", "hold ending", "hold starting", "daily cap reached", "cease"]
+             "inconvenient lunch", "consent expiring", "hold ending", "hold starting", "caps reached",
+             "conversation earlier", "cease"]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: the same examples on every run (CI must not turn red by chance); the examples still cover every
+# scenario across a week that holds a DST change.
+@settings(max_examples=120, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.sampled_from(SCENARIOS), minutes=st.integers(min_value=0, max_value=7 * 24 * 60))
 def test_the_decision_does_not_change_before_its_horizon(mk, name, minutes):
-    snapshot = _scenarios(mk)[name]
     at = START + timedelta(minutes=minutes)
+    snapshot = _scenarios(mk, at)[name]
     decision = evaluate(snapshot, channel=Channel.CALL, at=at)
     horizon = verdict_horizon(snapshot, decision, at)
     if horizon is None:
