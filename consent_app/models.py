@@ -9,6 +9,7 @@ name people, illnesses or numbers. Encrypted fields cannot be filtered or ordere
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -20,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from fernet_fields import EncryptedCharField, EncryptedTextField
 from simple_history.models import HistoricalRecords
 
-from .phones import mask
+from .phones import last_four, mask
 from .validators import validate_timezone
 
 ref_validator = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$", _("Use letters, digits and . _ : - only."))
@@ -144,6 +145,9 @@ class PhoneNumber(models.Model):
     )
     e164 = EncryptedCharField(_("number (E.164)"), max_length=32)
     blind_index = models.CharField(max_length=64, db_index=True, editable=False)
+    # The number's last four digits, as its mask shows them: the desk's search by "a number ending in 8000" (the
+    # blind index finds whole numbers only). Set from `e164` on every save.
+    last_four = models.CharField(_("last four digits"), max_length=4, db_index=True, editable=False, blank=True)
     region = models.CharField(_("region"), max_length=2)
     kind = models.CharField(_("type"), max_length=8, choices=PhoneKind.choices, default=PhoneKind.MOBILE)
     zones = models.JSONField(_("time zones"), default=list, blank=True)
@@ -165,6 +169,13 @@ class PhoneNumber(models.Model):
 
     def __str__(self) -> str:
         return self.masked
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.last_four = last_four(self.e164)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "e164" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "last_four"}
+        super().save(*args, **kwargs)
 
     @property
     def masked(self) -> str:

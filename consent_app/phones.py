@@ -80,6 +80,19 @@ def blind_index_for_input(raw: str, region: str | None = None) -> str | None:
         return None
 
 
+def last_four(e164: str) -> str:
+    """The last four digits of a number, which its mask shows (`+8613800138000` -> `8000`); "" for a number whose
+    mask shows fewer (seven national digits or less) or that does not parse: those are never stored in clear."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return ""
+    national = phonenumbers.national_significant_number(number)
+    return national[-4:] if len(national) > 7 else ""
+
+
 def mask(e164: str) -> str:
     """`+8613800138000` -> `+86 138****8000`: enough for a collector to tell numbers apart, no more."""
     if not e164:

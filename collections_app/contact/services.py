@@ -117,6 +117,35 @@ def contact_start(
     return attempt, decision
 
 
+@transaction.atomic
+def inbound_call_start(
+    *, loan: Loan, phone: PhoneNumber, collector: Any, at: datetime | None = None
+) -> ContactAttempt:
+    """The borrower (or a contact of theirs) called in and a collector took the call on the desk: record an
+    in-progress inbound attempt, whose outcome the collector records as for any call. Nothing to judge: an inbound
+    call is never an attempt (the consumer placed it), though a conversation in it starts the cooldown as the
+    policy says. A collector who already has a call open raises CallAlreadyOpen (one call at a time)."""
+    _check_target(loan, phone)
+    _lock_borrower(loan.borrower_id)
+    at = at or timezone.now()
+    open_call = open_desk_calls(at).filter(collector=collector).first()
+    if open_call is not None:
+        raise CallAlreadyOpen(_("You already have a call open: record its outcome first."), open_call)
+    _snapshot, version = contact_snapshot(loan=loan, phone=phone, at=at)
+    attempt = ContactAttempt(
+        loan=loan, phone=phone, borrower_id=loan.borrower_id, channel="call", direction="inbound",
+        started_at=at, collector=collector, compliant=True, reasons=[], policy_version=version, source="desk",
+    )
+    with_change_reason(attempt, "inbound call taken")
+    attempt.save()
+    audit_log(
+        action=AuditAction.CONTACT_ATTEMPT_RECORDED, subject=attempt, actor=collector,
+        data={"loan_ref": loan.loan_ref, "phone_id": phone.pk, "channel": "call", "direction": "inbound",
+              "state": "started", "policy": f"{version.policy.code} v{version.version}"},
+    )
+    return attempt
+
+
 def _apply_consequences(*, attempt: ContactAttempt, actor: Any) -> None:
     """What an outcome changes: a wrong number is marked; an opt-out stops contact of that number (a third
     party's number is marked opted out; the borrower's call consents on that number are withdrawn, PIPL art. 15)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -11,7 +12,10 @@ from operator import itemgetter
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Min, OuterRef, QuerySet, Subquery
+from django.db.models import Min, OuterRef, Q, QuerySet, Subquery
+
+from consent_app.admin.toolkit import is_phone_like, phone_search_indexes
+from consent_app.models import PhoneNumber
 
 from ..models import Callback, Loan, LoanStatus, WorklistEntry
 from ..permissions import loans_visible_to
@@ -54,6 +58,45 @@ def with_first_open_callback(entries: QuerySet[Any], day: date) -> QuerySet[Any]
     before (a subquery: no query of its own), so the page says whether it is due now rather than at build time."""
     first = _open_callbacks_due_by(day).filter(loan_id=OuterRef("loan_id")).order_by("due_at").values("due_at")[:1]
     return entries.annotate(callback_at=Subquery(first))
+
+
+# --- The desk's account search -------------------------------------------------------------------------------------
+
+SEARCH_RESULTS = 50
+_LAST_FOUR = re.compile(r"^\d{4}$")
+
+
+@dataclass(frozen=True)
+class AccountSearch:
+    """What a search term found among the accounts a user may see: the loans, and the numbers that matched (a
+    whole number typed in, or its last four digits), so an inbound call is recorded on the number calling."""
+
+    loans: list[Loan]
+    phone_ids: frozenset[int]
+    kind: str  # "ref", "last_four", "number" or "" (nothing to search)
+
+
+def account_search(user: Any, term: str) -> AccountSearch:
+    """Accounts by loan or borrower reference (exact after trimming, else the one match ignoring case), by a
+    number's last four digits, or by a whole number in any common format (through the blind index, never by
+    decrypting): among loans_visible_to(user) only, at most SEARCH_RESULTS. At most three queries."""
+    term = (term or "").strip()
+    visible = loans_visible_to(user).select_related("borrower", "assigned_collector").order_by("loan_ref")
+    if not term:
+        return AccountSearch([], frozenset(), "")
+    if _LAST_FOUR.match(term) or is_phone_like(term):
+        phones = (PhoneNumber.objects.filter(last_four=term) if _LAST_FOUR.match(term)
+                  else PhoneNumber.objects.filter(blind_index__in=phone_search_indexes(term)))
+        matched = dict(phones.filter(borrower__loans__in=visible.values("pk")).distinct()
+                       .values_list("pk", "borrower_id"))
+        loans = list(visible.filter(borrower_id__in=set(matched.values())).prefetch_related("borrower__phones")
+                     [:SEARCH_RESULTS])
+        return AccountSearch(loans, frozenset(matched), "last_four" if _LAST_FOUR.match(term) else "number")
+    exact = list(visible.filter(Q(loan_ref=term) | Q(borrower__borrower_ref=term))[:SEARCH_RESULTS])
+    if not exact:
+        exact = list(visible.filter(Q(loan_ref__iexact=term) | Q(borrower__borrower_ref__iexact=term))
+                     [:SEARCH_RESULTS])
+    return AccountSearch(exact, frozenset(), "ref")
 
 
 def loan_list_for_user(user: Any) -> QuerySet[Loan]:

@@ -4,8 +4,9 @@ render (STYLE.md §1). Anything a user may not see is a 404."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -17,15 +18,16 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from collections_app.contact.selectors import contact_snapshots_for_loans, open_call_of
-from collections_app.contact.services import CallAlreadyOpen, contact_start
+from collections_app.contact.services import CallAlreadyOpen, contact_start, inbound_call_start
 from collections_app.desk.forms import CallForm, HoldForm, NoteForm, OutcomeForm, ReassignForm, RevealForm
-from collections_app.desk.selectors import loan_list_for_user, with_first_open_callback
+from collections_app.desk.selectors import account_search, loan_list_for_user, with_first_open_callback
 from collections_app.desk.services import (
     FollowUps,
     hold_until_place,
@@ -37,6 +39,7 @@ from collections_app.desk.tasks import build_worklist_for_collector
 from collections_app.forms import add_service_errors
 from collections_app.loans.buckets import bucket_labels, bucket_named
 from collections_app.loans.services import loan_assign
+from consent_app.admin.toolkit import is_phone_like, number_search_store, number_search_term
 from consent_app.models import Consent, PhoneNumber, Restriction, RestrictionKind
 from consent_app.services import phone_reveal, restriction_lift
 
@@ -234,6 +237,58 @@ def call_start(request: HttpRequest, loan_ref: str) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def inbound_call(request: HttpRequest, loan_ref: str) -> HttpResponse:
+    """A borrower called in: the collector takes the call on this account, from the number it came from."""
+    loan = get_loan_for_user_or_404(request.user, loan_ref, Loan.objects.select_related("borrower"))
+    if not can_contact(request.user, loan):
+        raise Http404
+    form = CallForm(request.POST)
+    if not form.is_valid():
+        return render(request, "collections_app/bad_request.html", {"form": form}, status=400)
+    phone = get_object_or_404(PhoneNumber, pk=form.cleaned_data["phone_id"], borrower=loan.borrower)
+    try:
+        attempt = inbound_call_start(loan=loan, phone=phone, collector=request.user)
+    except CallAlreadyOpen as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("attempt_detail", attempt_id=exc.attempt.pk)
+    return redirect("attempt_detail", attempt_id=attempt.pk)
+
+
+@login_required
+@never_cache  # results name accounts and borrowers
+def search(request: HttpRequest) -> HttpResponse:
+    """The desk's account search: a loan or borrower reference, a number's last four digits, or a whole number in
+    any format (an inbound call). The box posts; a whole number is kept in the session under a random id, so no
+    number is ever in an address or an access log (as in the admin)."""
+    if request.method == "POST":
+        term = request.POST.get("q", "").strip()
+        if is_phone_like(term):
+            return redirect(f"{reverse('search')}?{urlencode({'qid': number_search_store(request, term)})}")
+        return redirect(f"{reverse('search')}?{urlencode({'q': term})}" if term else reverse("search"))
+    term = request.GET.get("q", "").strip()
+    if is_phone_like(term):  # a number typed into the address: out of it, and out of every link from here
+        return redirect(f"{reverse('search')}?{urlencode({'qid': number_search_store(request, term)})}")
+    qid = request.GET.get("qid")
+    if qid:
+        stored = number_search_term(request, qid)
+        if stored is None:
+            messages.warning(request, _("This number search has expired: type the number again."))
+            return redirect("search")
+        term = stored
+    found = account_search(request.user, term)
+    digits = "".join(c for c in term if c.isdigit())
+    collectors = list(supervised_collectors(request.user)) if is_supervisor_or_compliance(request.user) else []
+    return render(request, "collections_app/search.html", {
+        "found": found, "loans": found.loans,
+        # What was searched, as the page may repeat it: never a whole number.
+        "shown_term": f"…{digits[-4:]}" if found.kind == "number" else term,
+        "can_take_calls": is_collector(request.user), "open_call": open_call_of(request.user, timezone.now()),
+        "collectors": collectors,
+    })
+
+
+@login_required
 @never_cache  # personal data (names, masked numbers, a call's tel: link): never kept by a cache
 def attempt_detail(request: HttpRequest, attempt_id: int) -> HttpResponse:
     attempt = get_object_or_404(
@@ -258,8 +313,9 @@ def attempt_detail(request: HttpRequest, attempt_id: int) -> HttpResponse:
             messages.success(request, _("Outcome recorded."))
             return redirect("loan_detail", loan_ref=loan.loan_ref)
     number = None
-    if attempt.in_progress:
+    if attempt.in_progress and attempt.direction == "outbound":
         # The dial link carries the full number: reading it is a personal-data access, logged with its reason.
+        # An inbound call needs none: the borrower is already on the line.
         with transaction.atomic():
             number = phone_reveal(phone=attempt.phone, actor=request.user, reason="dial")
     return render(request, "collections_app/attempt.html", {
@@ -329,20 +385,22 @@ def hold_lift(request: HttpRequest, loan_ref: str, restriction_id: int) -> HttpR
 # --- Supervisor ---------------------------------------------------------------------------------------------------
 
 
-@login_required
-def team(request: HttpRequest) -> HttpResponse:
-    if not is_supervisor_or_compliance(request.user):
-        raise Http404
-    # Each collector's "today" is their team's: the figures are counted per zone the teams work in (one set of
-    # queries per zone; a supervisor's teams usually share one).
+def _collectors_by_zone(user: Any, now: datetime) -> list[tuple[str, date, list[int]]]:
+    """The user's supervised collectors grouped by the zone their team works in, with that zone's today (each
+    collector's "today" is their team's): (zone, today, collector ids), one query."""
+    zones = collector_zones(supervised_collectors(user).values_list("pk", flat=True))
+    return [(zone, work_date_in(zone, now), [pk for pk, key in zones.items() if key == zone])
+            for zone in sorted(set(zones.values()))]
+
+
+def _team_page(request: HttpRequest, reassign_form: ReassignForm | None = None, status: int = 200) -> HttpResponse:
     now = timezone.now()
     scope = supervised_collectors(request.user)
-    zones = collector_zones(scope.values_list("pk", flat=True))
     collectors: list[Any] = []
     blocked: Counter[str] = Counter()
-    for zone in sorted(set(zones.values())):
-        ids = [pk for pk, key in zones.items() if key == zone]
-        today = work_date_in(zone, now)
+    # The figures are counted per zone the teams work in (one set of queries per zone; a supervisor's teams
+    # usually share one).
+    for zone, today, ids in _collectors_by_zone(request.user, now):
         start = datetime.combine(today, time.min, tzinfo=ZoneInfo(zone))
         group = list(scope.filter(pk__in=ids).annotate(
             entries=Count("worklist", filter=Q(worklist__work_date=today), distinct=True),
@@ -361,10 +419,28 @@ def team(request: HttpRequest) -> HttpResponse:
             blocked.update(codes)
         collectors += group
     collectors.sort(key=lambda c: c.username)
-    reassign_form = ReassignForm(collectors=collectors)
     return render(request, "collections_app/team.html", {
-        "collectors": collectors, "blocked": blocked.most_common(), "reassign_form": reassign_form,
-    })
+        "collectors": collectors, "blocked": blocked.most_common(),
+        "reassign_form": reassign_form or ReassignForm(collectors=collectors),
+    }, status=status)
+
+
+@login_required
+def team(request: HttpRequest) -> HttpResponse:
+    if not is_supervisor_or_compliance(request.user):
+        raise Http404
+    return _team_page(request)
+
+
+def _reassign_target(user: Any, typed: str) -> Loan | None:
+    """The account a typed reference means among those the user may see: exact after trimming, else the only one
+    that matches ignoring case."""
+    ref = typed.strip()
+    loan = loans_visible_to(user).filter(loan_ref=ref).first()
+    if loan is None:
+        matches = list(loans_visible_to(user).filter(loan_ref__iexact=ref)[:2])
+        loan = matches[0] if len(matches) == 1 else None
+    return loan
 
 
 @login_required
@@ -372,17 +448,40 @@ def team(request: HttpRequest) -> HttpResponse:
 def team_reassign(request: HttpRequest) -> HttpResponse:
     if not is_supervisor_or_compliance(request.user):
         raise Http404
-    loan = get_loan_for_user_or_404(request.user, request.POST.get("loan_ref", ""))
     collectors = list(supervised_collectors(request.user))
     form = ReassignForm(request.POST, collectors=collectors)
-    if not form.is_valid():
-        messages.error(request, _("Choose a collector of your team."))
-        return redirect("team")
+    loan = _reassign_target(request.user, request.POST.get("loan_ref", "")) if form.is_valid() else None
+    if form.is_valid() and loan is None:
+        form.add_error("loan_ref", _("No account of your team has this reference: pick it from the search."))
+    if not form.is_valid() or loan is None:
+        return _team_page(request, form, status=422)
     target = next(c for c in collectors if c.username == form.cleaned_data["collector"])
+    if loan.assigned_collector_id == target.pk:
+        form.add_error("collector", _("%(loan)s is already assigned to %(collector)s.") % {
+            "loan": loan.loan_ref, "collector": target.username})
+        return _team_page(request, form, status=422)
     loan_assign(loan=loan, collector=target, actor=request.user, reason=_("reassigned by supervisor"))
     messages.success(request, _("%(loan)s reassigned to %(collector)s.") % {"loan": loan.loan_ref,
                                                                            "collector": target.username})
-    return redirect("team")
+    # Back to the search it was picked from (a path of this desk, never another site), else the team page.
+    next_page = request.POST.get("next", "")
+    return redirect(next_page if next_page.startswith(f"{reverse('search')}?") else "team")
+
+
+@login_required
+@never_cache
+def team_blocked(request: HttpRequest, code: str) -> HttpResponse:
+    """The accounts on the team's worklists today that are blocked by one reason (the team page's counts link
+    here)."""
+    if not is_supervisor_or_compliance(request.user):
+        raise Http404
+    entries: list[WorklistEntry] = []
+    for _zone, today, ids in _collectors_by_zone(request.user, timezone.now()):
+        entries += [entry for entry in WorklistEntry.objects.filter(collector__in=ids, work_date=today,
+                                                                    contactable=False)
+                    .select_related("loan__borrower", "collector").order_by("sort_key")
+                    if code in entry.reason_codes]
+    return render(request, "collections_app/team_blocked.html", {"code": code, "entries": entries})
 
 
 @login_required

@@ -27,6 +27,7 @@ from collections_app.desk.signals import worklists_reevaluate_on_commit
 from collections_app.loans.services import loan_assign, loan_upsert
 from collections_app.models import Loan
 from consent_app.models import Borrower, Consent, PhoneNumber
+from consent_app.phones import last_four
 from consent_app.services import PhoneInput, borrower_upsert, consent_grant, phone_add
 
 from .rows import BORROWER_COLUMNS, LOAN_COLUMNS, ROW, ConsentRow, ImportRow, PhoneRow, Rejected, RowError, RowRejected
@@ -168,8 +169,8 @@ class BatchWriter:
             phone = state.phones.get(key) or pending.phones.get(key)
             if phone is None:
                 phone = PhoneNumber(
-                    borrower=borrower, e164=p.parsed.e164, blind_index=p.index, region=p.parsed.region,
-                    kind=p.parsed.kind, zones=list(p.parsed.zones),
+                    borrower=borrower, e164=p.parsed.e164, blind_index=p.index, last_four=last_four(p.parsed.e164),
+                    region=p.parsed.region, kind=p.parsed.kind, zones=list(p.parsed.zones),
                 )
                 plan.phones[key] = phone
                 plan.changes["phones_added"] += 1

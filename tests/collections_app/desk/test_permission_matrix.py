@@ -34,7 +34,9 @@ MATRIX = {
     "note": (DONE, 404, DONE, 404, DONE, LOGIN),
     "hold_place": (404, 404, DONE, 404, DONE, LOGIN),
     "hold_lift": (404, 404, DONE, 404, DONE, LOGIN),
-    "reassign": (404, 404, DONE, 404, DONE, LOGIN),
+    # Another team's supervisor: the reference is not one of their team's, a form error that says no more than
+    # for a reference that does not exist.
+    "reassign": (404, 404, DONE, 422, DONE, LOGIN),
     "worklist_refresh": (DONE, DONE, 404, 404, 404, LOGIN),
 }
 ACTIONS = {page for page, cells in MATRIX.items() if DONE in cells}
