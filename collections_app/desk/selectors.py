@@ -13,13 +13,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Min, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from consent_app.admin.toolkit import is_phone_like, phone_search_indexes
 from consent_app.models import PhoneNumber
 
-from ..models import Callback, Loan, LoanStatus, WorklistEntry
+from ..models import Callback, ContactAttempt, Loan, LoanStatus, Promise, WorklistEntry
 from ..permissions import loans_visible_to
-from ..workday import in_zone
+from ..workday import collector_zone, in_zone, work_date_in
 
 # A call made up to this long before a callback's time counts as that callback (services.outcome_record closes
 # it), so from then on the desk says the callback is "due soon" rather than merely scheduled.
@@ -97,6 +98,29 @@ def account_search(user: Any, term: str) -> AccountSearch:
         exact = list(visible.filter(Q(loan_ref__iexact=term) | Q(borrower__borrower_ref__iexact=term))
                      [:SEARCH_RESULTS])
     return AccountSearch(exact, frozenset(), "ref")
+
+
+def with_row_context(entries: QuerySet[Any]) -> QuerySet[Any]:
+    """Worklist entries annotated with what a collector reads on each row, as subqueries of the page's own query
+    (no query of their own): the last contact (`last_contact_at`, `last_outcome`) and the newest promise
+    (`promise_state`, `promise_amount`, `promise_date`)."""
+    last = ContactAttempt.objects.filter(loan_id=OuterRef("loan_id")).order_by("-started_at")
+    promise = Promise.objects.filter(loan_id=OuterRef("loan_id")).order_by("-created_at")
+    return entries.annotate(
+        last_contact_at=Subquery(last.values("started_at")[:1]), last_outcome=Subquery(last.values("outcome")[:1]),
+        promise_state=Subquery(promise.values("state")[:1]), promise_amount=Subquery(promise.values("amount")[:1]),
+        promise_date=Subquery(promise.values("due_date")[:1]),
+    )
+
+
+def next_worklist_account(collector: Any, *, after: Loan) -> Loan | None:
+    """The account "save and next" opens: the first contactable, not yet worked entry of the collector's list for
+    today (their team's day) other than `after`, in the list's order. One query."""
+    today = work_date_in(collector_zone(collector), timezone.now())
+    entry = (WorklistEntry.objects.filter(collector=collector, work_date=today, contactable=True,
+                                          worked_at__isnull=True)
+             .exclude(loan=after).select_related("loan").order_by("sort_key").first())
+    return entry.loan if entry else None
 
 
 def loan_list_for_user(user: Any) -> QuerySet[Loan]:

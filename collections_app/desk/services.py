@@ -76,6 +76,8 @@ def evaluate_loans(loans: list[LoanRow], at: datetime, channel: str = "call", *,
                 # The zones the policy judged the number in, and those whose contact window sets next_allowed_at.
                 "zones": list(decision.zones),
                 "binding": list(policy.window_opening_zones(snapshot, next_allowed_at)) if next_allowed_at else [],
+                # The calls each cap still allows (the engine's count: the page never re-derives a rule).
+                "left": dict(decision.remaining),
                 # Until when this verdict holds by the clock alone (None: only a change of the facts changes it).
                 "holds_until": holds_until.astimezone(UTC).isoformat() if holds_until else None,
             })

@@ -27,7 +27,13 @@ from django.views.decorators.http import require_POST
 from collections_app.contact.selectors import contact_snapshots_for_loans, open_call_of
 from collections_app.contact.services import CallAlreadyOpen, contact_start, inbound_call_start
 from collections_app.desk.forms import CallForm, HoldForm, NoteForm, OutcomeForm, ReassignForm, RevealForm
-from collections_app.desk.selectors import account_search, loan_list_for_user, with_first_open_callback
+from collections_app.desk.selectors import (
+    account_search,
+    loan_list_for_user,
+    next_worklist_account,
+    with_first_open_callback,
+    with_row_context,
+)
 from collections_app.desk.services import (
     FollowUps,
     hold_until_place,
@@ -45,7 +51,7 @@ from consent_app.services import phone_reveal, restriction_lift
 
 from .. import policy
 from ..http import AuthenticatedRequest
-from ..models import Callback, ContactAttempt, Loan, Note, WorklistEntry
+from ..models import Callback, ContactAttempt, Loan, Note, Promise, WorklistEntry
 from ..permissions import (
     can_contact,
     can_manage_holds,
@@ -99,7 +105,8 @@ def worklist(request: AuthenticatedRequest) -> HttpResponse:
         filtered = filtered.filter(loan__due_date__lte=latest)
         if earliest:
             filtered = filtered.filter(loan__due_date__gte=earliest)
-    filtered = with_first_open_callback(filtered.select_related("loan__borrower").order_by("sort_key"), today)
+    filtered = with_row_context(
+        with_first_open_callback(filtered.select_related("loan__borrower").order_by("sort_key"), today))
     contactable = Paginator(filtered.filter(contactable=True), PAGE_SIZE).get_page(request.GET.get("page"))
     blocked = Paginator(filtered.filter(contactable=False), PAGE_SIZE).get_page(request.GET.get("bpage"))
     counts = entries.aggregate(
@@ -311,6 +318,12 @@ def attempt_detail(request: HttpRequest, attempt_id: int) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             messages.success(request, _("Outcome recorded."))
+            if "save_next" in request.POST:
+                following = next_worklist_account(request.user, after=loan)
+                if following is None:
+                    messages.info(request, _("No other account is contactable now."))
+                    return redirect("worklist")
+                return redirect("loan_detail", loan_ref=following.loan_ref)
             return redirect("loan_detail", loan_ref=loan.loan_ref)
     number = None
     if attempt.in_progress and attempt.direction == "outbound":
@@ -320,6 +333,8 @@ def attempt_detail(request: HttpRequest, attempt_id: int) -> HttpResponse:
             number = phone_reveal(phone=attempt.phone, actor=request.user, reason="dial")
     return render(request, "collections_app/attempt.html", {
         "attempt": attempt, "loan": loan, "form": form, "number": number,
+        # What the collector needs during the call: the balance (on the loan) and the promises made before.
+        "promises": Promise.objects.filter(loan=loan).order_by("-created_at")[:5],
         "borrower_now": timezone.localtime(timezone.now(), loan.borrower.zoneinfo),
     }, status=422 if request.method == "POST" and attempt.in_progress else 200)
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from .context import _Attempt, _Context, _counts, _is_debtor_conversation
 from .next_allowed import _next_allowed, _until
 from .reasons import RULE_KEYS
-from .rules import NUMBER_STATUSES, RESTRICTION_CODES, _blocks_at
+from .rules import NUMBER_STATUSES, RESTRICTION_CODES, _blocks_at, caps_remaining
 from .types import Channel, Decision, Reason, Snapshot
 from .zones import (
     _closing_bounds,
@@ -98,4 +98,5 @@ def evaluate(snapshot: Snapshot, *, channel: Channel | str, at: datetime) -> Dec
         zones=ctx.zone_keys,
         policy_code=snapshot.policy.code,
         policy_version=snapshot.policy.version,
+        remaining=MappingProxyType(caps_remaining(ctx, at_utc)),
     )

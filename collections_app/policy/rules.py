@@ -138,20 +138,46 @@ def _holiday(ctx: _Context, t: datetime) -> list[_Block]:
     return [_Block(code, message_for(code, date=today.isoformat()), lift, _holiday)]
 
 
+def _daily_attempt_counter(ctx: _Context) -> Callable[[date], int]:
+    """Counted call attempts to this number on a borrower-local day."""
+    number_id = ctx.snapshot.number.number_id
+    per_day: dict[date, int] = {}
+    for a in ctx.attempts:
+        if a.counted and a.fact.channel == Channel.CALL and a.fact.number_id == number_id:
+            per_day[a.day] = per_day.get(a.day, 0) + 1
+    return lambda day: per_day.get(day, 0)
+
+
+def _conversation_counter(ctx: _Context) -> Callable[[date], int]:
+    """Call conversations with the borrower on a borrower-local day, all numbers and loans."""
+    per_day: dict[date, int] = {}
+    for a in ctx.attempts:
+        if a.conversation and a.fact.channel == Channel.CALL:
+            per_day[a.day] = per_day.get(a.day, 0) + 1
+    return lambda day: per_day.get(day, 0)
+
+
+def _rolling_counter(ctx: _Context) -> Callable[[date], int]:
+    """Counted call attempts about this debt within the rolling window of local days ending on a day."""
+    loan_id = ctx.snapshot.loan.loan_id
+    days = ctx.snapshot.policy.rolling_window_days
+    loan_days = [
+        a.day for a in ctx.attempts if a.counted and a.fact.channel == Channel.CALL and a.fact.loan_id == loan_id
+    ]
+
+    def count(day: date) -> int:
+        first = day - timedelta(days=days - 1)
+        return sum(1 for d in loan_days if first <= d <= day)
+
+    return count
+
+
 def _daily_attempts(ctx: _Context, t: datetime) -> list[_Block]:
     """Attempts per number per local day (CBA 2026 guideline: at most 6 a day to the same contact method)."""
     cap = ctx.snapshot.policy.daily_attempt_cap
     if cap is None or ctx.channel != Channel.CALL:
         return []
-    number_id = ctx.snapshot.number.number_id
-
-    def count(day: date) -> int:
-        return sum(
-            1
-            for a in ctx.attempts
-            if a.counted and a.fact.channel == Channel.CALL and a.fact.number_id == number_id and a.day == day
-        )
-
+    count = _daily_attempt_counter(ctx)
     today = ctx.day(t)
     used = count(today)
     if used < cap:
@@ -167,10 +193,7 @@ def _daily_conversations(ctx: _Context, t: datetime) -> list[_Block]:
     cap = ctx.snapshot.policy.daily_conversation_cap
     if cap is None or ctx.channel != Channel.CALL:
         return []
-
-    def count(day: date) -> int:
-        return sum(1 for a in ctx.attempts if a.conversation and a.fact.channel == Channel.CALL and a.day == day)
-
+    count = _conversation_counter(ctx)
     today = ctx.day(t)
     held = count(today)
     if held < cap:
@@ -186,16 +209,7 @@ def _rolling_attempts(ctx: _Context, t: datetime) -> list[_Block]:
     cap = policy.rolling_attempt_cap
     if cap is None or ctx.channel != Channel.CALL:
         return []
-    loan_id = ctx.snapshot.loan.loan_id
-    days = policy.rolling_window_days
-    loan_days = [
-        a.day for a in ctx.attempts if a.counted and a.fact.channel == Channel.CALL and a.fact.loan_id == loan_id
-    ]
-
-    def count(day: date) -> int:
-        first = day - timedelta(days=days - 1)
-        return sum(1 for d in loan_days if first <= d <= day)
-
+    count = _rolling_counter(ctx)
     today = ctx.day(t)
     used = count(today)
     if used < cap:
@@ -203,7 +217,28 @@ def _rolling_attempts(ctx: _Context, t: datetime) -> list[_Block]:
     # Frees at local midnight of the day on which enough counted attempts have left the window.
     lift = ctx.first_free_day(today, lambda day: count(day) >= cap)
     code = ReasonCode.ROLLING_ATTEMPT_LIMIT
-    return [_Block(code, message_for(code, count=used, days=days, cap=cap), lift, _rolling_attempts)]
+    return [_Block(code, message_for(code, count=used, days=policy.rolling_window_days, cap=cap), lift,
+                   _rolling_attempts)]
+
+
+def caps_remaining(ctx: _Context, t: datetime) -> dict[str, int]:
+    """How many more calls each of the policy's caps allows at ``t`` (0 when it is reached), by the same counts
+    the cap rules block on, so a reader never re-derives a rule: "daily_attempts" (this number today),
+    "daily_conversations" (the borrower today), "rolling_attempts" (this debt in the rolling window). A cap the
+    policy does not set is absent; SMS has none."""
+    if ctx.channel != Channel.CALL:
+        return {}
+    policy = ctx.snapshot.policy
+    today = ctx.day(t)
+    left: dict[str, int] = {}
+    for key, cap, counter in (
+        ("daily_attempts", policy.daily_attempt_cap, _daily_attempt_counter),
+        ("daily_conversations", policy.daily_conversation_cap, _conversation_counter),
+        ("rolling_attempts", policy.rolling_attempt_cap, _rolling_counter),
+    ):
+        if cap is not None:
+            left[key] = max(cap - counter(ctx)(today), 0)
+    return left
 
 
 def _cooldown(ctx: _Context, t: datetime) -> list[_Block]:

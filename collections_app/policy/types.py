@@ -8,9 +8,10 @@ never touches the database or the clock.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
+from types import MappingProxyType
 
 from .reasons import ReasonCode
 
@@ -175,3 +176,6 @@ class Decision:
     zones: tuple[str, ...]
     policy_code: str
     policy_version: int
+    # Calls each cap still allows at the instant (rules.caps_remaining): "daily_attempts", "daily_conversations",
+    # "rolling_attempts"; a cap the policy does not set is absent.
+    remaining: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from collections_app.contact.reason_labels import label
 from collections_app.desk.clock import borrower_clock, calendar_day, reader_clock, reader_today, zone_or_utc, zone_place
 from collections_app.desk.selectors import callback_state as _callback_state
+from collections_app.models import AttemptOutcome, PromiseState
 
 register = template.Library()
 
@@ -137,3 +138,35 @@ def entry_borrower_times(entry: Any) -> SafeString | str:
 def callback_state(due_at: datetime | None, now: datetime) -> str:
     """``due``, ``soon`` (within the window in which a call counts as the callback) or ``scheduled``."""
     return str(_callback_state(due_at, now)) if due_at is not None else ""
+
+
+# --- Worklist rows --------------------------------------------------------------------------------------------------
+
+
+@register.filter
+def short_name(full_name: str) -> str:
+    """A name shortened for lists, as a masked number is: enough to tell people apart on a call, no more.
+    Chinese names keep the first and last character (`王小芳` -> `王*芳`, `王芳` -> `王*`); names in words keep
+    each word's initial (`John Smith` -> `J*** S****`). The account page shows the full name."""
+    name = (full_name or "").strip()
+    if not name:
+        return ""
+    words = name.split()
+    if len(words) > 1:
+        return " ".join(word[0] + "*" * (len(word) - 1) for word in words)
+    if len(name) <= 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+@register.filter
+def outcome_label(code: str) -> str:
+    """An attempt outcome's label in the reader's language (`no_answer` -> 无人接听); "in progress" for none."""
+    if not code:
+        return _("in progress")
+    return str(AttemptOutcome(code).label) if code in AttemptOutcome.values else code
+
+
+@register.filter
+def promise_state_label(code: str) -> str:
+    return str(PromiseState(code).label) if code in PromiseState.values else code

@@ -187,6 +187,7 @@ def _reference_entries(collector, now):
                 "zones": list(decision.zones),
                 "binding": list(policy.window_opening_zones(snapshot, decision.next_allowed_at))
                 if decision.next_allowed_at else [],
+                "left": dict(decision.remaining),
                 "holds_until": holds_until.astimezone(dt.UTC).isoformat() if holds_until else None,
             })
         decisions[loan_id] = rows
