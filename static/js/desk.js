@@ -1,22 +1,49 @@
-// Keyboard use of the desk (a collector works it for hours): j / k move through a list, Enter opens the row.
+// Keyboard use of the desk (a collector works it for hours). Keys are matched on KeyboardEvent.code, the physical
+// key, not .key: with a Chinese input method active, .key reads "Process" for every letter.
+//   j / k   move the focus through a list's rows (the row itself takes the focus, so screen readers follow)
+//   Enter   opens the focused row's account
+//   c       starts a call from the focused row (its first Call button)
+//   Ctrl+Enter (or Cmd+Enter) saves the form being typed in (the call's outcome)
 (function () {
   "use strict";
+  function typing(target) {
+    return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+  }
+  function rowsOf(table) {
+    return Array.prototype.slice.call(table.querySelectorAll("tbody tr[data-href]"));
+  }
+  function focusRow(rows, index) {
+    rows.forEach(function (r) { r.classList.remove("focused"); });
+    var row = rows[index];
+    row.classList.add("focused");
+    row.setAttribute("tabindex", "-1");
+    row.focus();
+    row.scrollIntoView({ block: "nearest" });
+  }
   document.addEventListener("keydown", function (event) {
+    if (event.isComposing) return;  // an input method is composing a character: not a shortcut
     var target = event.target;
-    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    if (event.code === "Enter" && (event.ctrlKey || event.metaKey) && target && target.form) {
+      event.preventDefault();
+      var submit = target.form.querySelector("button[type=submit].primary") || target.form.querySelector("button[type=submit]");
+      if (submit) submit.click(); else target.form.requestSubmit();
+      return;
+    }
+    if (typing(target) || event.altKey || event.ctrlKey || event.metaKey) return;
     var table = document.querySelector("[data-keynav]");
     if (!table) return;
-    var rows = Array.prototype.slice.call(table.querySelectorAll("tbody tr[data-href]"));
+    var rows = rowsOf(table);
     if (!rows.length) return;
     var current = rows.findIndex(function (r) { return r.classList.contains("focused"); });
-    if (event.key === "j" || event.key === "k") {
-      if (current >= 0) rows[current].classList.remove("focused");
-      current = event.key === "j" ? Math.min(current + 1, rows.length - 1) : Math.max(current - 1, 0);
-      rows[current].classList.add("focused");
-      rows[current].scrollIntoView({ block: "nearest" });
+    if (event.code === "KeyJ" || event.code === "KeyK") {
+      var next = event.code === "KeyJ" ? Math.min(current + 1, rows.length - 1) : Math.max(current - 1, 0);
+      focusRow(rows, next);
       event.preventDefault();
-    } else if (event.key === "Enter" && current >= 0) {
+    } else if (event.code === "Enter" && current >= 0 && target === rows[current]) {
       window.location.href = rows[current].dataset.href;
+    } else if (event.code === "KeyC" && current >= 0) {
+      var call = rows[current].querySelector("button.call");
+      if (call) { event.preventDefault(); call.click(); }
     }
   });
 })();
@@ -34,16 +61,23 @@
   });
   window.addEventListener("pageshow", function (event) { if (event.persisted) revisit(); });
   var focusedHref = null;
+  var hadFocus = false;
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (!event.detail.target.hasAttribute("data-polled")) return;
     var focused = event.detail.target.querySelector("tr.focused[data-href]");
     focusedHref = focused ? focused.dataset.href : null;
+    hadFocus = !!focused && document.activeElement === focused;
   });
   document.addEventListener("htmx:afterSettle", function () {
     if (!focusedHref) return;
     var rows = document.querySelectorAll("[data-keynav] tbody tr[data-href]");
     for (var i = 0; i < rows.length; i++) {
-      if (rows[i].dataset.href === focusedHref) { rows[i].classList.add("focused"); break; }
+      if (rows[i].dataset.href === focusedHref) {
+        rows[i].classList.add("focused");
+        rows[i].setAttribute("tabindex", "-1");
+        if (hadFocus) rows[i].focus();
+        break;
+      }
     }
     focusedHref = null;
   });
