@@ -182,11 +182,17 @@ def next_wall_boundary(snapshot: Snapshot, at: datetime) -> datetime:
     past due) in any candidate zone, or a UTC-offset change of one. Always within about a day (every zone has a
     midnight). Conservative: nothing may change there, but nothing wall-clock changes before it."""
     _require_aware(at)
-    at = at.astimezone(UTC)
     spans = (*_window_spans(snapshot.policy.windows), *_inconvenient_spans(snapshot.inconvenient_times))
-    bounds = _opening_bounds(spans) | _closing_bounds(spans)
+    return _next_boundary(candidate_zones(snapshot), _opening_bounds(spans) | _closing_bounds(spans),
+                          at.astimezone(UTC))
+
+
+@lru_cache(maxsize=4096)
+def _next_boundary(zone_keys: tuple[str, ...], bounds: frozenset[time], at: datetime) -> datetime:
+    """next_wall_boundary's search, by its inputs alone: a worklist build asks it for thousands of numbers at one
+    instant, most of them in the same zones under the same policy."""
     found: set[datetime] = set()
-    for key in candidate_zones(snapshot):
+    for key in zone_keys:
         found |= _candidates(ZoneInfo(key), at, at + 2 * _DAY, bounds)
     return min(candidate for candidate in found if candidate > at)
 
