@@ -26,6 +26,7 @@ from .selectors import has_second_factor, is_verified
 OPEN_PAGES = {("", "logout"), ("admin", "logout"), ("", "set_language")}
 STAFF_NAMESPACE = "staff"
 API_APP_NAME = "ninja"  # every NinjaAPI mounts under this application namespace
+POLL_HEADER = "X-Desk-Poll"  # "timer": a page's own timed refresh, not the user's doing (IdleSessionMiddleware)
 
 
 def is_open_page(match: ResolverMatch | None) -> bool:
@@ -71,6 +72,8 @@ class IdleSessionMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         touch = getattr(getattr(request, "session", None), "touch_if_due", None)
-        if touch is not None:
+        # An open page's timed refresh (the worklist polls for its rows, desk.js marks it) is not the user's
+        # activity: a tab left open overnight must not keep its session alive.
+        if touch is not None and request.headers.get(POLL_HEADER) != "timer":
             touch()
         return response

@@ -52,10 +52,19 @@
 // the row the collector had moved to stays the current one.
 (function () {
   "use strict";
+  var revisiting = false;
   function revisit() {
     var rows = document.querySelector("[data-polled]");
-    if (rows && window.htmx) window.htmx.trigger(rows, "desk:revisit");
+    if (!rows || !window.htmx) return;
+    revisiting = true;
+    window.htmx.trigger(rows, "desk:revisit");
   }
+  // A timed refresh says so: the server does not count it as the user's activity (idle sessions still end).
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!event.detail.elt.hasAttribute("data-polled")) return;
+    if (!revisiting) event.detail.headers["X-Desk-Poll"] = "timer";
+    revisiting = false;
+  });
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible") revisit();
   });

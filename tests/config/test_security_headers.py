@@ -34,6 +34,19 @@ def test_the_account_page_the_call_page_and_the_worklist_are_never_cached(client
         assert _no_store(response), url
 
 
+def test_the_worklists_timed_refresh_does_not_keep_an_idle_session_alive(client, collector):
+    client.post(reverse("login"), {"username": collector.username, "password": f.PASSWORD})
+    key = client.session.session_key
+    Session = SessionStore.get_model_class()  # noqa: N806 - a model class
+    signed_in = Session.objects.get(session_key=key).expire_date
+    with time_machine.travel(timezone.now() + timezone.timedelta(hours=9)):
+        polled = client.get(reverse("worklist"), headers={"HX-Request": "true", "X-Desk-Poll": "timer"})
+        assert polled.status_code == 200
+        assert Session.objects.get(session_key=key).expire_date == signed_in  # the tab open overnight
+        client.get(reverse("worklist"), headers={"HX-Request": "true"})  # the collector came back to the tab
+        assert Session.objects.get(session_key=key).expire_date > signed_in
+
+
 def test_a_session_ends_after_an_idle_working_day_and_at_browser_close(client, collector):
     assert settings.SESSION_EXPIRE_AT_BROWSER_CLOSE is True
     assert 8 * 3600 <= settings.SESSION_COOKIE_AGE <= 12 * 3600

@@ -44,6 +44,9 @@ def test_the_open_worklist_follows_the_clock_and_the_facts_without_refresh(page,
                                                                             accounts, artifacts):
     settings.WORKLIST_POLL_SECONDS = 1
     first, second = accounts
+    polls: list[str] = []
+    page.on("request", lambda request: request.headers.get("hx-request") and polls.append(
+        request.headers.get("x-desk-poll", "")))
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=username]", "collector_poll")
     page.fill("input[name=password]", f.PASSWORD)
@@ -68,4 +71,6 @@ def test_the_open_worklist_follows_the_clock_and_the_facts_without_refresh(page,
     )
     contactable = _contactable(page).inner_text()
     assert second.loan_ref in contactable and first.loan_ref not in contactable
+    # Timed refreshes say so, and do not count as the collector's activity (the idle session still ends).
+    assert polls and set(polls) == {"timer"}
     assert "CONSENT_WITHDRAWN" in page.locator("section.card.blocked").inner_text()
