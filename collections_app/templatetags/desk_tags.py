@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django import template
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import conditional_escape, format_html, format_html_join
@@ -170,3 +171,14 @@ def outcome_label(code: str) -> str:
 @register.filter
 def promise_state_label(code: str) -> str:
     return str(PromiseState(code).label) if code in PromiseState.values else code
+
+
+@register.filter
+def money(amount: Any, currency: str = "") -> SafeString | str:
+    """An amount as the reader's language writes it (grouping and decimal marks from Django's localisation:
+    `34,800.00` in both English and Chinese) with its ISO currency code after it, kept on one line:
+    `34,800.00 CNY`. Empty for no amount."""
+    if amount is None or amount == "":
+        return ""
+    return format_html('<span class="amount">{} {}</span>', floatformat(amount, "2g"), currency) if currency \
+        else floatformat(amount, "2g")

@@ -16,6 +16,8 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 # Internationalisation: collectors in China are the first users; English is available everywhere.
 LANGUAGE_CODE = "zh-hans"
+# Amounts grouped by thousands in Chinese too (config/formats/zh_Hans); templates group amounts with the money filter.
+FORMAT_MODULE_PATH = ["config.formats"]
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("DJANGO_TIME_ZONE", default="Asia/Shanghai")

@@ -80,5 +80,16 @@ def test_the_call_page_shows_the_balance_and_past_promises(client, collector, mo
     client.force_login(collector)
     client.post(reverse("call_start", args=[loan.loan_ref]), {"phone_id": loan.borrower.phones.get().pk})
     page = client.get(reverse("attempt_detail", args=[ContactAttempt.objects.get().pk])).content.decode()
-    assert "7,300.00 CNY" in page and "Broken: 800.00 CNY" in page
+    assert "7,300.00 CNY" in page and 'Broken: <span class="amount">800.00 CNY</span>' in page
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_amounts_are_grouped_in_either_language_with_their_currency(client, collector, morning, settings, language):
+    loan = make_account(collector, balance="121456.50")
+    worklist_build(collector=collector)
+    client.force_login(collector)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    for url in (reverse("worklist"), reverse("loan_detail", args=[loan.loan_ref])):
+        body = client.get(url).content.decode()
+        assert '<span class="amount">121,456.50 CNY</span>' in body and "121456.50" not in body, url
 
