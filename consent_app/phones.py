@@ -80,16 +80,24 @@ def blind_index_for_input(raw: str, region: str | None = None) -> str | None:
         return None
 
 
-def last_four(e164: str) -> str:
-    """The last four digits of a number, which its mask shows (`+8613800138000` -> `8000`); "" for a number whose
-    mask shows fewer (seven national digits or less) or that does not parse: those are never stored in clear."""
+def _national(e164: str) -> tuple[int, str] | None:
+    """(country code, national significant number) of a stored number; None when empty or unparsable."""
     if not e164:
-        return ""
+        return None
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
+        return None
+    return int(number.country_code or 0), phonenumbers.national_significant_number(number)
+
+
+def last_four(e164: str) -> str:
+    """The last four digits of a number, which its mask shows (`+8613800138000` -> `8000`); "" for a number whose
+    mask shows fewer (seven national digits or less) or that does not parse: those are never stored in clear."""
+    parts = _national(e164)
+    if parts is None:
         return ""
-    national = phonenumbers.national_significant_number(number)
+    national = parts[1]
     return national[-4:] if len(national) > 7 else ""
 
 
@@ -97,13 +105,12 @@ def mask(e164: str) -> str:
     """`+8613800138000` -> `+86 138****8000`: enough for a collector to tell numbers apart, no more."""
     if not e164:
         return ""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
+    parts = _national(e164)
+    if parts is None:
         return "****"
-    national = phonenumbers.national_significant_number(number)
+    country_code, national = parts
     if len(national) <= 7:
         shown = national[:2] + "*" * max(len(national) - 4, 1) + national[-2:]
     else:
         shown = national[:3] + "****" + national[-4:]
-    return f"+{number.country_code} {shown}"
+    return f"+{country_code} {shown}"

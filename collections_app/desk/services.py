@@ -8,9 +8,10 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -30,10 +31,19 @@ from consent_app.services import restriction_place
 from consent_app.validators import is_in_range
 
 from .. import policy
-from ..models import AttemptOutcome, Callback, ContactAttempt, ContactPolicyVersion, Loan, Note, WorklistEntry
+from ..models import (
+    AttemptOutcome,
+    Callback,
+    ContactAttempt,
+    ContactPolicyVersion,
+    Loan,
+    Note,
+    WorklistEntry,
+    WorklistRun,
+)
 from ..plans.selectors import loans_with_broken_or_due_promises
 from ..plans.services import promise_create
-from ..workday import collector_zone, collector_zones, work_date_in
+from ..workday import collector_zone, collector_zones, desk_zones, work_date_in
 from .clock import borrower_clock
 from .selectors import CALLBACK_DUE_WINDOW, WorklistChunk, first_open_callbacks, listed_loans, worklist_chunks
 
@@ -96,6 +106,29 @@ def worklist_build(*, collector: Any, now: datetime | None = None) -> int:
         worklist_build_chunk(chunk=chunk, work_date=today, now=now)
         for chunk in worklist_chunks(work_date=today, collector_id=collector.pk)
     )
+
+
+def worklist_runs_due(*, now: datetime) -> list[tuple[list[WorklistChunk], date]]:
+    """The nightly builds due at `now`: for each zone a team works in whose clock has passed WORKLIST_BUILD_TIME
+    and whose working day has no WorklistRun yet, that row is written and the zone's chunks for its day returned
+    (the caller sends them once the rows commit). A zone's day is returned once, whoever asks and however often:
+    the row's unique (zone, work date) decides. One query for the zones and one per zone past its build time; a
+    zone due adds its chunk plan (two) and its row, whatever the number of loans."""
+    build_time = time.fromisoformat(settings.WORKLIST_BUILD_TIME)
+    due = []
+    for zone in desk_zones():
+        local = now.astimezone(ZoneInfo(zone))
+        if local.time() < build_time:
+            continue
+        if WorklistRun.objects.filter(zone=zone, work_date=local.date()).exists():
+            continue
+        chunks = worklist_chunks(work_date=local.date(), zone=zone)
+        _run, created = WorklistRun.objects.get_or_create(
+            zone=zone, work_date=local.date(), defaults={"sent_at": now, "chunks": len(chunks)},
+        )
+        if created:
+            due.append((chunks, local.date()))
+    return due
 
 
 @contextmanager

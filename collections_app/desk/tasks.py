@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, time
+from datetime import date
 from functools import partial
-from zoneinfo import ZoneInfo
 
 from celery import shared_task
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from collections_app.desk.selectors import WorklistChunk, worklist_chunks
-from collections_app.desk.services import attempts_close_stale, worklist_build_chunk, worklist_reevaluate_borrowers
-from collections_app.models import WorklistRun
+from collections_app.desk.services import (
+    attempts_close_stale,
+    worklist_build_chunk,
+    worklist_reevaluate_borrowers,
+    worklist_runs_due,
+)
 from collections_app.workday import collector_zones, desk_zones, work_date_in
 
 __all__ = [
@@ -71,22 +73,11 @@ def build_due_worklists() -> int:
     day as soon as WORKLIST_BUILD_TIME has passed on that zone's clock (05:30 in Shanghai for a Shanghai team,
     05:30 in Chicago for a Chicago one). A run that was missed (beat down at 05:30) is sent by the next one that
     day. Returns the number of chunk tasks sent."""
-    now = timezone.now()
-    build_time = time.fromisoformat(settings.WORKLIST_BUILD_TIME)
-    sent = 0
-    for zone in desk_zones():
-        local = now.astimezone(ZoneInfo(zone))
-        if local.time() < build_time:
-            continue
-        chunks = worklist_chunks(work_date=local.date(), zone=zone)
-        with transaction.atomic():
-            run, created = WorklistRun.objects.get_or_create(
-                zone=zone, work_date=local.date(), defaults={"sent_at": now, "chunks": len(chunks)},
-            )
-            if created:  # the run's row and its tasks together: a rollback sends nothing and a rerun sends again
-                transaction.on_commit(partial(enqueue_worklist_chunks, chunks, run.work_date))
-                sent += len(chunks)
-    return sent
+    with transaction.atomic():  # the runs' rows and their tasks together: a rollback sends nothing
+        due = worklist_runs_due(now=timezone.now())
+        for chunks, day in due:
+            transaction.on_commit(partial(enqueue_worklist_chunks, chunks, day))
+    return sum(len(chunks) for chunks, _day in due)
 
 
 @shared_task(name="collections_app.reevaluate_borrower_worklists", acks_late=True, time_limit=600)

@@ -217,9 +217,9 @@ def phone_reveal_view(request: HttpRequest, loan_ref: str, phone_id: int) -> Htt
     return response
 
 
-@login_required
-@require_POST
-def call_start(request: HttpRequest, loan_ref: str) -> HttpResponse:
+def _call_target(request: HttpRequest, loan_ref: str) -> tuple[Loan, PhoneNumber] | HttpResponse:
+    """The account and the borrower's number a call (outbound or inbound) is about: the loan through the user's
+    scope and `can_contact`, the number among the borrower's (else a 404); a malformed form is a 400."""
     loan = get_loan_for_user_or_404(request.user, loan_ref, Loan.objects.select_related("borrower"))
     if not can_contact(request.user, loan):
         raise Http404
@@ -229,6 +229,16 @@ def call_start(request: HttpRequest, loan_ref: str) -> HttpResponse:
     phone = get_object_or_404(
         PhoneNumber.objects.select_related("third_party"), pk=form.cleaned_data["phone_id"], borrower=loan.borrower,
     )
+    return loan, phone
+
+
+@login_required
+@require_POST
+def call_start(request: HttpRequest, loan_ref: str) -> HttpResponse:
+    target = _call_target(request, loan_ref)
+    if isinstance(target, HttpResponse):
+        return target
+    loan, phone = target
     try:
         attempt, decision = contact_start(loan=loan, phone=phone, channel="call", collector=request.user)
     except CallAlreadyOpen as exc:
@@ -247,13 +257,10 @@ def call_start(request: HttpRequest, loan_ref: str) -> HttpResponse:
 @require_POST
 def inbound_call(request: HttpRequest, loan_ref: str) -> HttpResponse:
     """A borrower called in: the collector takes the call on this account, from the number it came from."""
-    loan = get_loan_for_user_or_404(request.user, loan_ref, Loan.objects.select_related("borrower"))
-    if not can_contact(request.user, loan):
-        raise Http404
-    form = CallForm(request.POST)
-    if not form.is_valid():
-        return render(request, "collections_app/bad_request.html", {"form": form}, status=400)
-    phone = get_object_or_404(PhoneNumber, pk=form.cleaned_data["phone_id"], borrower=loan.borrower)
+    target = _call_target(request, loan_ref)
+    if isinstance(target, HttpResponse):
+        return target
+    loan, phone = target
     try:
         attempt = inbound_call_start(loan=loan, phone=phone, collector=request.user)
     except CallAlreadyOpen as exc:

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 
 from tests import factories as f
+from tests.e2e.helpers import sign_in_collector
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -35,11 +36,7 @@ def test_the_collectors_pages_raise_no_content_security_policy_violation(page, l
     page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
     page.add_init_script(WATCH)
     with time_machine.travel(MORNING + dt.timedelta(minutes=5), tick=True):
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("input[name=username]", "collector_csp")
-        page.fill("input[name=password]", f.PASSWORD)
-        page.click("button[type=submit].primary")
-        page.wait_for_url(f"{live_server.url}/worklist/")
+        sign_in_collector(page, live_server, "collector_csp")
         seen = {}
         for url in ("/worklist/", f"/loans/{account.loan_ref}/"):
             page.goto(f"{live_server.url}{url}")

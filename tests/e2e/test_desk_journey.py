@@ -7,6 +7,7 @@ import pytest
 import time_machine
 
 from tests import factories as f
+from tests.e2e.helpers import sign_in_collector
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -31,17 +32,9 @@ def desk(reference_data):
         yield {"collector": collector, "open": accounts[0], "ceased": ceased}
 
 
-def _sign_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", f.PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{live_server.url}/worklist/")
-
-
 def test_a_collector_calls_an_account_and_records_no_answer(page, live_server, desk, artifacts):
     with time_machine.travel(MORNING + dt.timedelta(minutes=5), tick=True):
-        _sign_in(page, live_server, "collector_e2e")
+        sign_in_collector(page, live_server, "collector_e2e")
         page.wait_for_selector("table.worklist")
         page.screenshot(path=str(artifacts / "worklist.png"), full_page=True)
         loan = desk["open"]
@@ -60,7 +53,7 @@ def test_a_collector_calls_an_account_and_records_no_answer(page, live_server, d
 
 def test_a_ceased_account_shows_the_reason_and_no_call_action(page, live_server, desk, artifacts):
     with time_machine.travel(MORNING + dt.timedelta(minutes=5), tick=True):
-        _sign_in(page, live_server, "collector_e2e")
+        sign_in_collector(page, live_server, "collector_e2e")
         page.goto(f"{live_server.url}/loans/{desk['ceased'].loan_ref}/")
         assert "CEASE_COMMUNICATION" in page.inner_text("table.numbers")
         assert page.locator("button[data-call]").count() == 0
@@ -68,7 +61,7 @@ def test_a_ceased_account_shows_the_reason_and_no_call_action(page, live_server,
 
 def test_switching_to_english_changes_the_ui(page, live_server, desk):
     with time_machine.travel(MORNING + dt.timedelta(minutes=5), tick=True):
-        _sign_in(page, live_server, "collector_e2e")
+        sign_in_collector(page, live_server, "collector_e2e")
         assert "今日工作清单" in page.inner_text("h1")
         page.click("button[name=language][value=en]")
         page.wait_for_selector("h1:text(\"Today's worklist\")")

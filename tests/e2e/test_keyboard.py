@@ -11,6 +11,7 @@ import time_machine
 from collections_app.desk.services import worklist_build
 from collections_app.models import ContactAttempt
 from tests import factories as f
+from tests.e2e.helpers import sign_in_collector
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -42,11 +43,7 @@ def _focused_href(page):
 def test_the_worklist_and_the_call_by_keyboard_with_an_input_method_on(page, live_server, desk):
     first, second, _third = desk
     with time_machine.travel(MORNING + dt.timedelta(minutes=5), tick=True):
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("input[name=username]", "collector_keys")
-        page.fill("input[name=password]", f.PASSWORD)
-        page.click("button[type=submit].primary")
-        page.wait_for_url(f"{live_server.url}/worklist/")
+        sign_in_collector(page, live_server, "collector_keys")
         page.locator("h1").click()  # nothing focused that takes typing
         page.keyboard.press("j")
         assert _focused_href(page) == f"/loans/{first.loan_ref}/"
@@ -71,11 +68,7 @@ def test_the_worklist_and_the_call_by_keyboard_with_an_input_method_on(page, liv
 
 def test_a_skip_link_leads_past_the_navigation(page, live_server, desk):
     with time_machine.travel(MORNING + dt.timedelta(minutes=5), tick=True):
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("input[name=username]", "collector_keys")
-        page.fill("input[name=password]", f.PASSWORD)
-        page.click("button[type=submit].primary")
-        page.wait_for_url(f"{live_server.url}/worklist/")
+        sign_in_collector(page, live_server, "collector_keys")
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.className") == "skip"
         page.keyboard.press("Enter")

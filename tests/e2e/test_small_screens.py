@@ -10,6 +10,7 @@ import time_machine
 
 from collections_app.desk.services import worklist_build
 from tests import factories as f
+from tests.e2e.helpers import sign_in_collector
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -50,11 +51,7 @@ def test_the_collectors_pages_fit_a_phone(phone_page, live_server, desk, artifac
     page = phone_page
     loan = desk[0]
     with time_machine.travel(MORNING + dt.timedelta(minutes=5), tick=True):
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("input[name=username]", "collector_phone")
-        page.fill("input[name=password]", f.PASSWORD)
-        page.click("button[type=submit].primary")
-        page.wait_for_url(f"{live_server.url}/worklist/")
+        sign_in_collector(page, live_server, "collector_phone")
         page.click(f"form.lang button[value={language}]")
         page.wait_for_url(f"{live_server.url}/worklist/")
         overflow = {}

@@ -11,6 +11,7 @@ import time_machine
 from collections_app.desk.tasks import build_all_worklists
 from consent_app.services import consent_withdraw
 from tests import factories as f
+from tests.e2e.helpers import sign_in_collector
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -47,11 +48,7 @@ def test_the_open_worklist_follows_the_clock_and_the_facts_without_refresh(page,
     polls: list[str] = []
     page.on("request", lambda request: request.headers.get("hx-request") and polls.append(
         request.headers.get("x-desk-poll", "")))
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "collector_poll")
-    page.fill("input[name=password]", f.PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{live_server.url}/worklist/")
+    sign_in_collector(page, live_server, "collector_poll")
     blocked = page.locator("section.card.blocked")
     assert first.loan_ref in blocked.inner_text() and second.loan_ref in blocked.inner_text()
     assert "OUTSIDE_CONTACT_HOURS" in blocked.inner_text()

@@ -6,6 +6,8 @@ import datetime as dt
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from collections_app.contact.services import contact_check
@@ -197,3 +199,28 @@ def test_the_blocked_counts_link_to_the_accounts_of_the_team_only(client, superv
     assert client.get(reverse("team_blocked", args=["CEASE_COMMUNICATION"])).status_code == 404
     assert client.post(reverse("team_reassign"), {"loan_ref": ceased.loan_ref,
                                                   "collector": "collector_a"}).status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["ref", "last_four"])
+def test_the_search_page_takes_the_same_queries_for_one_result_and_for_many(client, collector, morning, kind):
+    counts = []
+    for n in (1, 6):
+        if kind == "ref":  # one borrower with n loans: the borrower's reference finds them all
+            first = make_account(collector, borrower_ref=f"SR{n}")
+            loans = [first] + [f.LoanFactory(assigned_collector=collector, borrower=first.borrower,
+                                             due_date=first.due_date) for _ in range(n - 1)]
+        else:
+            loans = [make_account(collector, borrower_ref=f"SL{n}-{i}") for i in range(n)]
+        for loan in {loan.borrower_id: loan for loan in loans}.values():  # numbers ending in the same digits
+            phone = loan.borrower.phones.get()
+            phone.e164 = phone.e164[:-4] + f"{n}{n}{n}{n}"
+            phone.blind_index = f.blind_index(phone.e164)
+            phone.save()
+        term = f"{n}{n}{n}{n}" if kind == "last_four" else loans[0].borrower.borrower_ref
+        client.force_login(collector)
+        location = client.post(reverse("search"), {"q": term})["Location"]
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(location)
+        assert len(response.context["loans"]) == n
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts

@@ -7,9 +7,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from collections_app.desk.services import worklist_build, worklist_reevaluate_borrowers
+from collections_app.desk.services import worklist_build, worklist_reevaluate_borrowers, worklist_runs_due
 from collections_app.desk.tasks import build_due_worklists
 from collections_app.models import WorklistEntry, WorklistRun
 from tests import factories as f
@@ -97,3 +99,21 @@ def test_a_teams_zone_is_a_places_iana_zone_stored_canonically():
         with pytest.raises(ValidationError) as raised:
             team.full_clean()
         assert "timezone" in raised.value.message_dict
+
+
+@pytest.mark.parametrize("n", [1, 20])
+def test_planning_the_due_builds_takes_the_same_queries_whatever_the_loans(collector, chicago_collector, n):
+    at = dt.datetime(2027, 3, 3, 5, 30, tzinfo=SHANGHAI)
+    with time_machine.travel(at - dt.timedelta(hours=1), tick=False):
+        for _ in range(n):
+            make_account(collector)
+            make_account(chicago_collector, timezone="America/Chicago", jurisdiction="US")
+    with CaptureQueriesContext(connection) as queries:
+        due = worklist_runs_due(now=at)
+    assert sorted(day for _chunks, day in due) == [dt.date(2027, 3, 2), dt.date(2027, 3, 3)]
+    # The zones; per zone (2) its run, the chunk plan (loans, entries) and the row (get_or_create: a get, then the
+    # insert in its savepoint: 4): 1 + 2 x 7, for 1 loan per collector and for 20.
+    assert len(queries) == 15, [q["sql"][:60] for q in queries]
+    with CaptureQueriesContext(connection) as again:
+        assert worklist_runs_due(now=at) == []
+    assert len(again) == 3  # the zones, and each zone's run already written
