@@ -33,7 +33,7 @@ from .core import (
     TeamMember,
     bucket_for,
 )
-from .desk import Callback, Note, WorklistEntry, WorklistRun
+from .desk import Callback, Note, Notification, NotificationKind, WorklistEntry, WorklistRun
 from .plans import (
     OPEN_PLAN_STATES,
     Allocation,
@@ -50,7 +50,7 @@ from .plans import (
     PromiseState,
     RepaymentPlan,
 )
-from .staff import UserSession
+from .staff import StaffProfile, UserSession
 
 __all__ = [
     # complaints
@@ -67,6 +67,8 @@ __all__ = [
     "CURRENCY_DECIMALS",
     "Callback",
     "Note",
+    "Notification",
+    "NotificationKind",
     "WorklistEntry",
     "WorklistRun",
     "ApiToken",
@@ -101,5 +103,6 @@ __all__ = [
     "PromiseState",
     "RepaymentPlan",
     # staff
+    "StaffProfile",
     "UserSession",
 ]

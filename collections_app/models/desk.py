@@ -112,3 +112,34 @@ class WorklistRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.zone} {self.work_date}"
+
+
+class NotificationKind(models.TextChoices):
+    PLAN_APPROVED = "plan_approved", _("Repayment plan approved")
+    PLAN_REJECTED = "plan_rejected", _("Repayment plan rejected")
+    HOLD_LIFTED = "hold_lifted", _("Hold lifted")
+    ACCOUNT_ASSIGNED = "account_assigned", _("Account assigned to you")
+
+
+class Notification(models.Model):
+    """Something a desk user is told about, shown in the desk's notification list until read.
+
+    It holds no text of its own: what it says is rendered from the objects it points to (the plan's decision
+    comment is encrypted on the plan), so a notification never copies personal data."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("kind"), max_length=32, choices=NotificationKind.choices)
+    loan = models.ForeignKey(Loan, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    plan = models.ForeignKey("collections_app.RepaymentPlan", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.recipient_id}"

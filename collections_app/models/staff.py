@@ -13,9 +13,14 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.conf import settings
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from consent_app.validators import canonical_timezone, validate_timezone
 
 # The session key django.contrib.auth stores the signed-in user's id under.
 AUTH_USER_ID_KEY = "_auth_user_id"
@@ -63,3 +68,24 @@ class UserSessionStore(DatabaseSessionStore):
         except (KeyError, TypeError, ValueError):
             row.user_id = None
         return row
+
+
+class StaffProfile(models.Model):
+    """A desk user's own settings. ``time_zone`` is the clock the user reads the desk and the admin in; empty
+    means the user's team's zone, then the desk's (TIME_ZONE)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, validators=[validate_timezone],
+                                 help_text=_("An IANA zone such as Asia/Shanghai; empty: the team's zone."))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("staff profile")
+        verbose_name_plural = _("staff profiles")
+
+    def __str__(self) -> str:
+        return f"profile of {self.user_id}"
+
+    def clean(self) -> None:
+        self.time_zone = canonical_timezone(self.time_zone)  # a legacy name is stored as the zone it links to
