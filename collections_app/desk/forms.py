@@ -42,6 +42,19 @@ class HoldForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=FREE_TEXT_MAX_LENGTH)
 
 
+class HoldLiftForm(forms.Form):
+    """Lifting a hold: why, and an explicit confirmation the server checks (the page asks before anything
+    changes)."""
+
+    reason = forms.CharField(label=_("Why is the hold lifted?"), max_length=FREE_TEXT_MAX_LENGTH,
+                             widget=forms.Textarea(attrs={"rows": 3}),
+                             error_messages={"required": _("Say why the hold is lifted.")})
+    confirm = forms.BooleanField(
+        label=_("I confirm: the account may be contacted again as soon as the hold is lifted."),
+        error_messages={"required": _("Tick the box to confirm that the hold is lifted.")},
+    )
+
+
 class ReassignForm(forms.Form):
     loan_ref = forms.CharField(label=_("Loan"), max_length=64)
     collector = forms.ChoiceField(label=_("To collector"))

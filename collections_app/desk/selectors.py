@@ -12,14 +12,14 @@ from operator import itemgetter
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from consent_app.admin.toolkit import is_phone_like, phone_search_indexes
-from consent_app.models import PhoneNumber
+from consent_app.models import PhoneNumber, Restriction, RestrictionKind
 
-from ..models import Callback, ContactAttempt, Loan, LoanStatus, Promise, WorklistEntry
-from ..permissions import loans_visible_to
+from ..models import Callback, ContactAttempt, Loan, LoanStatus, Notification, Promise, WorklistEntry
+from ..permissions import loans_visible_to, restrictions_visible_to
 from ..workday import collector_zone, in_zone, work_date_in
 
 # A call made up to this long before a callback's time counts as that callback (services.outcome_record closes
@@ -121,6 +121,49 @@ def next_worklist_account(collector: Any, *, after: Loan) -> Loan | None:
                                           worked_at__isnull=True)
              .exclude(loan=after).select_related("loan").order_by("sort_key").first())
     return entry.loan if entry else None
+
+
+# --- Holds and notifications --------------------------------------------------------------------------------------
+
+
+def holds_in_force(user: Any, loans: Iterable[Loan], at: datetime) -> dict[int, list[Restriction]]:
+    """The temporary holds in force at `at` on each of these loans (a hold on the loan, or a borrower-wide one),
+    among the restrictions `user` may see, soonest ending first: what the worklist and the team's blocked list
+    show next to an account on hold (the hold's reason included). One query."""
+    by_id = {loan.pk: loan for loan in loans}
+    if not by_id:
+        return {}
+    borrower_ids = {loan.borrower_id for loan in by_id.values()}
+    rows = (restrictions_visible_to(user, Restriction.objects.in_force(at))
+            .filter(kind=RestrictionKind.TEMPORARY_HOLD, borrower_id__in=borrower_ids)
+            .filter(Q(loan_id__in=list(by_id)) | Q(loan__isnull=True)).order_by("ends_at", "pk"))
+    holds: dict[int, list[Restriction]] = {}
+    for hold in rows:
+        for loan in by_id.values():
+            if hold.loan_id == loan.pk or (hold.loan_id is None and hold.borrower_id == loan.borrower_id):
+                holds.setdefault(loan.pk, []).append(hold)
+    return holds
+
+
+def with_reason_visibility(user: Any, restrictions: QuerySet[Restriction]) -> QuerySet[Restriction]:
+    """Restrictions annotated with `visible`: whether `user`'s scope includes them (a hold on another team's loan
+    of the same borrower is listed on the account page, but its reason is not shown). A subquery: no query of its
+    own."""
+    return restrictions.annotate(visible=Exists(restrictions_visible_to(user).filter(pk=OuterRef("pk"))))
+
+
+def notifications_of(user: Any) -> QuerySet[Notification]:
+    """The user's own notifications, newest first, with what the list renders them from (the plan and its
+    decider, the loan) and `loan_visible`: whether the user may still see the account it is about (an account
+    since reassigned to another team is told of, never named or linked). One query for a page of them."""
+    visible = loans_visible_to(user).filter(pk=OuterRef("loan_id"))
+    return (Notification.objects.filter(recipient=user).select_related("loan", "plan__decided_by")
+            .annotate(loan_visible=Exists(visible)).order_by("-created_at", "-pk"))
+
+
+def unread_notification_count(user: Any) -> int:
+    """The desk's unread badge. One query (the (recipient, read_at) index)."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
 def loan_list_for_user(user: Any) -> QuerySet[Loan]:

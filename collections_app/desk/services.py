@@ -14,7 +14,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Field, Max, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -26,8 +26,8 @@ from collections_app.contact.selectors import LoanRow, contact_snapshots_for_loa
 from collections_app.contact.services import attempt_complete
 from collections_app.loans.buckets import bucket_rank
 from consent_app.history import with_change_reason
-from consent_app.models import PhoneNumber, RestrictionKind
-from consent_app.services import restriction_place
+from consent_app.models import PhoneNumber, Restriction, RestrictionKind
+from consent_app.services import restriction_lift, restriction_place
 from consent_app.validators import is_in_range
 
 from .. import policy
@@ -37,7 +37,10 @@ from ..models import (
     ContactAttempt,
     ContactPolicyVersion,
     Loan,
+    LoanStatus,
     Note,
+    Notification,
+    NotificationKind,
     WorklistEntry,
     WorklistRun,
 )
@@ -45,6 +48,7 @@ from ..plans.selectors import loans_with_broken_or_due_promises
 from ..plans.services import promise_create
 from ..workday import collector_zone, collector_zones, desk_zones, work_date_in
 from .clock import borrower_clock
+from .notifications import notifications_send
 from .selectors import CALLBACK_DUE_WINDOW, WorklistChunk, first_open_callbacks, listed_loans, worklist_chunks
 
 # --- Worklist -----------------------------------------------------------------------------------------------------
@@ -433,6 +437,29 @@ def hold_until_place(*, loan: Loan, until: date | None, reason: str, actor: Any,
 
 
 @transaction.atomic
+def hold_lift(*, restriction: Restriction, reason: str, actor: Any) -> Restriction:
+    """Lift a temporary hold from the desk. The reason is required: it is kept, encrypted, on the hold
+    (`lift_reason`), which the RESTRICTION_LIFTED event names. Who may lift it is `restriction_lift`'s question
+    (PermissionDenied, nothing changed). The collectors of the accounts it held (its loan, or every active loan of
+    the borrower for a borrower-wide hold) are told, in the same transaction. A hold already lifted is refused and
+    tells no one again."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the hold is lifted.")})
+    if restriction.kind != RestrictionKind.TEMPORARY_HOLD:
+        raise ValidationError(_("Only a temporary hold is lifted here."))
+    locked = Restriction.objects.select_for_update().get(pk=restriction.pk)
+    if locked.lifted_at is not None:
+        raise ValidationError(_("This hold is already lifted."))
+    lifted = restriction_lift(restriction=locked, actor=actor, reason=reason)
+    held = (Loan.objects.filter(pk=lifted.loan_id) if lifted.loan_id is not None
+            else Loan.objects.filter(borrower_id=lifted.borrower_id, status=LoanStatus.ACTIVE))
+    notifications_send(kind=NotificationKind.HOLD_LIFTED, actor=actor,
+                       recipients=held.order_by().values_list("assigned_collector_id", "pk"))
+    return lifted
+
+
+@transaction.atomic
 def note_add(*, loan: Loan, text: str, actor: Any) -> Note:
     text = (text or "").strip()
     if not text:
@@ -523,3 +550,25 @@ def attempts_close_stale(*, now: datetime | None = None) -> int:
                       data={"state": "closed_stale", "outcome": attempt.outcome})
             closed += 1
     return closed
+
+
+# --- Notifications ------------------------------------------------------------------------------------------------
+# Reading one's own notifications changes no collection data and tells nothing about a borrower: it writes no
+# audit event (the event that the notification tells of was audited when it happened).
+
+
+@transaction.atomic
+def notification_mark_read(*, notification: Notification, actor: Any) -> Notification:
+    """Mark one of the actor's notifications read (once: a second time keeps the first time)."""
+    if notification.recipient_id != getattr(actor, "pk", None):
+        raise PermissionDenied(_("This notification is someone else's."))
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
+    return notification
+
+
+@transaction.atomic
+def notifications_mark_all_read(*, actor: Any) -> int:
+    """Mark every unread notification of the actor read; returns how many. One UPDATE."""
+    return Notification.objects.filter(recipient_id=actor.pk, read_at__isnull=True).update(read_at=timezone.now())

@@ -1,4 +1,5 @@
-"""The desk's pages: worklist, account, call and outcome, notes, holds, the supervisor's team views."""
+"""The desk's pages: worklist, account, call and outcome, notes, holds, notifications, the supervisor's team
+views."""
 
 from django.urls import path
 
@@ -15,7 +16,10 @@ urlpatterns = [
     path("loans/<str:loan_ref>/inbound/", views.inbound_call, name="inbound_call"),
     path("loans/<str:loan_ref>/notes/", views.note_create, name="note_create"),
     path("loans/<str:loan_ref>/holds/", views.hold_place, name="hold_place"),
-    path("loans/<str:loan_ref>/holds/<int:restriction_id>/lift/", views.hold_lift, name="hold_lift"),
+    path("loans/<str:loan_ref>/holds/<int:restriction_id>/lift/", views.hold_lift_view, name="hold_lift"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/<int:notification_id>/read/", views.notification_read, name="notification_read"),
+    path("notifications/read/", views.notifications_read_all, name="notifications_read_all"),
     path("attempts/<int:attempt_id>/", views.attempt_detail, name="attempt_detail"),
     path("team/", views.team, name="team"),
     path("team/reassign/", views.team_reassign, name="team_reassign"),

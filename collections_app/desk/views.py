@@ -21,23 +21,38 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from collections_app.contact.selectors import contact_snapshots_for_loans, open_call_of
 from collections_app.contact.services import CallAlreadyOpen, contact_start, inbound_call_start
-from collections_app.desk.forms import CallForm, HoldForm, NoteForm, OutcomeForm, ReassignForm, RevealForm
+from collections_app.desk.forms import (
+    CallForm,
+    HoldForm,
+    HoldLiftForm,
+    NoteForm,
+    OutcomeForm,
+    ReassignForm,
+    RevealForm,
+)
 from collections_app.desk.selectors import (
     account_search,
+    holds_in_force,
     loan_list_for_user,
     next_worklist_account,
+    notifications_of,
     with_first_open_callback,
+    with_reason_visibility,
     with_row_context,
 )
 from collections_app.desk.services import (
     FollowUps,
+    hold_lift,
     hold_until_place,
     note_add,
+    notification_mark_read,
+    notifications_mark_all_read,
     outcome_record,
     worklist_recheck_due,
 )
@@ -47,11 +62,11 @@ from collections_app.loans.buckets import bucket_labels, bucket_named
 from collections_app.loans.services import loan_assign
 from consent_app.admin.toolkit import is_phone_like, number_search_store, number_search_term
 from consent_app.models import Consent, PhoneNumber, Restriction, RestrictionKind
-from consent_app.services import phone_reveal, restriction_lift
+from consent_app.services import phone_reveal
 
 from .. import policy
 from ..http import AuthenticatedRequest
-from ..models import Callback, ContactAttempt, Loan, Note, Promise, WorklistEntry
+from ..models import Callback, ContactAttempt, Loan, Note, Notification, Promise, WorklistEntry
 from ..permissions import (
     can_contact,
     can_manage_holds,
@@ -114,6 +129,12 @@ def worklist(request: AuthenticatedRequest) -> HttpResponse:
         worked=Count("pk", filter=Q(worked_at__isnull=False)),
     )
     alerts = broken_promise_alerts(request.user, timezone.now() - timedelta(days=1))
+    if show != "contactable":
+        # The hold behind each row on hold, with its reason: one query, only when the page has such a row.
+        on_hold: list[Any] = [entry for entry in blocked if policy.ReasonCode.TEMPORARY_HOLD in entry.reason_codes]
+        holds = holds_in_force(request.user, [entry.loan for entry in on_hold], now) if on_hold else {}
+        for entry in on_hold:
+            entry.holds = holds.get(entry.loan_id, [])
     # The page polls for its rows (and asks again when the collector comes back to the tab): only they are sent.
     template = "collections_app/_worklist_rows.html" if request.htmx else "collections_app/worklist.html"
     return render(request, template, {
@@ -188,7 +209,9 @@ def loan_detail(request: HttpRequest, loan_ref: str) -> HttpResponse:
         "other_loans": loans_visible_to(request.user).filter(borrower=borrower).exclude(pk=loan.pk),
         "numbers": _number_decisions(loan, now),
         "consents": Consent.objects.filter(phone__borrower=borrower).select_related("phone").order_by("-granted_at"),
-        "restrictions": borrower.restrictions.select_related("loan").order_by("-starts_at"),
+        # Every restriction of the borrower is listed; a hold's reason only where the user's scope has it.
+        "restrictions": with_reason_visibility(request.user, borrower.restrictions.select_related("loan"))
+        .order_by("-starts_at"),
         "attempts": ContactAttempt.objects.filter(borrower=borrower)
         .select_related("phone", "collector", "loan").order_by("-started_at")[:50],
         "notes": Note.objects.filter(loan=loan).select_related("author")[:20],
@@ -383,8 +406,10 @@ def hold_place(request: HttpRequest, loan_ref: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
-def hold_lift(request: HttpRequest, loan_ref: str, restriction_id: int) -> HttpResponse:
+@never_cache  # the hold's reason is typed text about the borrower
+def hold_lift_view(request: HttpRequest, loan_ref: str, restriction_id: int) -> HttpResponse:
+    """Lift a hold in two steps: the page shows the hold and asks why and for a confirmation; the POST lifts it
+    only with both (else the form again, 422, and nothing lifted)."""
     loan = get_loan_for_user_or_404(request.user, loan_ref, Loan.objects.select_related("borrower"))
     if not can_manage_holds(request.user, loan):
         raise Http404
@@ -393,15 +418,55 @@ def hold_lift(request: HttpRequest, loan_ref: str, restriction_id: int) -> HttpR
         restrictions_visible_to(request.user).filter(Q(loan=loan) | Q(loan__isnull=True)),
         pk=restriction_id, borrower=loan.borrower, kind=RestrictionKind.TEMPORARY_HOLD,
     )
-    try:
-        restriction_lift(restriction=restriction, actor=request.user, reason=request.POST.get("reason", "").strip())
-    except PermissionDenied:
-        messages.error(request, _("This hold also covers another team's accounts: ask compliance to lift it."))
-    except ValidationError as exc:  # a reason too long is refused, not cut short
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("Hold lifted."))
-    return redirect("loan_detail", loan_ref=loan.loan_ref)
+    if restriction.lifted_at is not None:
+        messages.info(request, _("This hold is already lifted."))
+        return redirect("loan_detail", loan_ref=loan.loan_ref)
+    form = HoldLiftForm(request.POST if request.method == "POST" else None)  # an empty POST is an error too
+    if request.method == "POST" and form.is_valid():
+        try:
+            hold_lift(restriction=restriction, reason=form.cleaned_data["reason"], actor=request.user)
+        except PermissionDenied:
+            form.add_error(None, _("This hold also covers another team's accounts: ask compliance to lift it."))
+        except ValidationError as exc:  # a reason too long is refused, not cut short
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Hold lifted."))
+            return redirect("loan_detail", loan_ref=loan.loan_ref)
+    return render(request, "collections_app/hold_lift.html", {
+        "loan": loan, "borrower": loan.borrower, "hold": restriction, "form": form,
+    }, status=422 if request.method == "POST" else 200)
+
+
+# --- Notifications ------------------------------------------------------------------------------------------------
+
+
+@login_required
+@never_cache  # names accounts and shows approvers' comments
+def notification_list(request: AuthenticatedRequest) -> HttpResponse:
+    page = Paginator(notifications_of(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "collections_app/notifications.html", {"page": page})
+
+
+def _own_notification_or_404(request: AuthenticatedRequest, notification_id: int) -> Notification:
+    # Someone else's notification is a 404, as if it did not exist.
+    return get_object_or_404(Notification.objects.filter(recipient=request.user), pk=notification_id)
+
+
+@login_required
+@require_POST
+def notification_read(request: AuthenticatedRequest, notification_id: int) -> HttpResponse:
+    notification_mark_read(notification=_own_notification_or_404(request, notification_id), actor=request.user)
+    return redirect("notifications")
+
+
+@login_required
+@require_POST
+def notifications_read_all(request: AuthenticatedRequest) -> HttpResponse:
+    marked = notifications_mark_all_read(actor=request.user)
+    if marked:
+        messages.success(request, ngettext("%(n)d notification marked read.", "%(n)d notifications marked read.",
+                                           marked) % {"n": marked})
+    return redirect("notifications")
 
 
 # --- Supervisor ---------------------------------------------------------------------------------------------------
@@ -503,6 +568,11 @@ def team_blocked(request: HttpRequest, code: str) -> HttpResponse:
                                                                     contactable=False)
                     .select_related("loan__borrower", "collector").order_by("sort_key")
                     if code in entry.reason_codes]
+    if code == policy.ReasonCode.TEMPORARY_HOLD and entries:  # each hold with its reason: one query
+        holds = holds_in_force(request.user, [entry.loan for entry in entries], timezone.now())
+        held: list[Any] = entries
+        for row in held:
+            row.holds = holds.get(row.loan_id, [])
     return render(request, "collections_app/team_blocked.html", {"code": code, "entries": entries})
 
 

@@ -19,7 +19,8 @@ from consent_app.models import Borrower
 from consent_app.validators import is_in_future
 
 from ..amounts import parse_amount
-from ..models import CURRENCY_DECIMALS, Loan, LoanStatus, Payment
+from ..desk.notifications import notifications_send
+from ..models import CURRENCY_DECIMALS, Loan, LoanStatus, NotificationKind, Payment
 from ..permissions import is_collector
 from ..plans.allocation import payment_allocate
 
@@ -84,6 +85,8 @@ def loan_assign(*, loan: Loan, collector: Any, actor: Any, reason: str = "") -> 
         action=AuditAction.LOAN_ASSIGNED, subject=loan, actor=actor,
         data={"from_user_id": old, "to_user_id": new, "source": reason or "service"},
     )
+    # The collector who now has the account is told (the one it left sees it no more).
+    notifications_send(kind=NotificationKind.ACCOUNT_ASSIGNED, recipients=[(new, loan.pk)], actor=actor)
     return loan
 
 

@@ -29,6 +29,7 @@ from consent_app.history import with_change_reason
 from consent_app.services import check_text_length
 
 from ..amounts import parse_amount
+from ..desk.notifications import notifications_send
 from ..models import (
     OPEN_PLAN_STATES,
     ApprovalLevel,
@@ -38,6 +39,7 @@ from ..models import (
     InstallmentState,
     Loan,
     LoanStatus,
+    NotificationKind,
     PlanKind,
     PlanState,
     Promise,
@@ -302,7 +304,8 @@ def _check_decision(plan: RepaymentPlan, actor: Any, to_state: str) -> None:
 
 @transaction.atomic
 def plan_approve(*, plan: RepaymentPlan, actor: Any, comment: str = "") -> RepaymentPlan:
-    """The supervisor (or compliance) approves a plan awaiting approval: it becomes active."""
+    """The supervisor (or compliance) approves a plan awaiting approval: it becomes active, and the collector who
+    proposed it is told."""
     loan, plan = _lock_plan(plan)
     _check_decision(plan, actor, PlanState.ACTIVE)
     comment = comment.strip()
@@ -320,12 +323,15 @@ def plan_approve(*, plan: RepaymentPlan, actor: Any, comment: str = "") -> Repay
         action=AuditAction.PLAN_APPROVED, subject=plan, actor=actor,
         data={"loan_ref": loan.loan_ref, "required_level": plan.required_level, "commented": bool(comment)},
     )
+    notifications_send(kind=NotificationKind.PLAN_APPROVED, recipients=[(plan.collector_id, loan.pk)], plan=plan,
+                       actor=actor)
     return plan
 
 
 @transaction.atomic
 def plan_decline(*, plan: RepaymentPlan, actor: Any, comment: str) -> RepaymentPlan:
-    """The approver refuses a plan (state `declined`, terminal); the comment is required."""
+    """The approver refuses a plan (state `declined`, terminal); the comment is required, and the collector who
+    proposed the plan is told."""
     loan, plan = _lock_plan(plan)
     _check_decision(plan, actor, PlanState.DECLINED)
     comment = comment.strip()
@@ -334,6 +340,7 @@ def plan_decline(*, plan: RepaymentPlan, actor: Any, comment: str) -> RepaymentP
     check_text_length(comment, field_name="comment")
     now = timezone.now()
     plan.decided_by = actor
+    plan.decided_at = now
     plan.decision_comment = comment
     transition(plan, PlanState.DECLINED, at=now, reason=f"declined by {actor.get_username()}")
     end_pending_installments(plan, at=now, reason="plan declined")
@@ -341,6 +348,9 @@ def plan_decline(*, plan: RepaymentPlan, actor: Any, comment: str) -> RepaymentP
         action=AuditAction.PLAN_DECLINED, subject=plan, actor=actor,
         data={"loan_ref": loan.loan_ref, "required_level": plan.required_level},
     )
+    # The collector who proposed it is told; the notification shows the approver's comment (kept on the plan).
+    notifications_send(kind=NotificationKind.PLAN_REJECTED, recipients=[(plan.collector_id, loan.pk)], plan=plan,
+                       actor=actor)
     return plan
 
 

@@ -117,6 +117,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "collections_app.context_processors.roles",
+                "collections_app.context_processors.notifications",
             ],
         },
     }

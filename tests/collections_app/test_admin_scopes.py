@@ -178,7 +178,7 @@ class TestLiftingRestrictions:
     def test_desk_lift_of_another_loans_hold_of_the_same_borrower_is_404(self, client, supervisor, shared):
         own_loan, other_hold = shared["loans"]["a"], shared["holds"]["b"]
         response = _as(client, supervisor).post(
-            reverse("hold_lift", args=[own_loan.loan_ref, other_hold.pk]), {"reason": "x"}
+            reverse("hold_lift", args=[own_loan.loan_ref, other_hold.pk]), {"reason": "x", "confirm": "on"}
         )
         assert response.status_code == 404
         other_hold.refresh_from_db()
@@ -186,6 +186,7 @@ class TestLiftingRestrictions:
 
     def test_desk_lift_of_own_loans_hold_works(self, client, supervisor, shared):
         own_loan, own_hold = shared["loans"]["a"], shared["holds"]["a"]
-        _as(client, supervisor).post(reverse("hold_lift", args=[own_loan.loan_ref, own_hold.pk]), {"reason": "x"})
+        _as(client, supervisor).post(reverse("hold_lift", args=[own_loan.loan_ref, own_hold.pk]),
+                                     {"reason": "x", "confirm": "on"})
         own_hold.refresh_from_db()
         assert own_hold.lifted_at is not None

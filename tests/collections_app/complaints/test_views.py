@@ -103,9 +103,9 @@ def test_the_queue_takes_the_same_number_of_queries_for_1_and_30_complaints(clie
         response = client.get(reverse("complaints:list"))
     assert response.status_code == 200
     assert len(response.context["page"]) == count
-    # session, user, the second-factor device the session was verified with, user's groups (role), count, the page
-    # of complaints with borrower, loan, team and reviewer
-    assert len(queries) == 6
+    # session, user, the second-factor device the session was verified with, user's groups (role), count, the top
+    # bar's unread notifications, the page of complaints with borrower, loan, team and reviewer
+    assert len(queries) == 7
 
 
 def test_the_account_panel_lists_the_accounts_complaints_with_a_record_link(clock, cn_loan, collector, supervisor):

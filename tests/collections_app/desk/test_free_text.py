@@ -1,5 +1,5 @@
 """The desk's holds: a hold's reason is kept whole up to FREE_TEXT_MAX_LENGTH characters; a lift reason beyond it
-is refused with a message (the hold stays), never cut short."""
+is refused on the form (the hold stays), never cut short."""
 
 import datetime as dt
 
@@ -32,9 +32,11 @@ def test_a_hold_keeps_a_long_reason_whole(client, supervisor, account):
 def test_lifting_a_hold_with_a_reason_beyond_the_limit_is_refused(client, supervisor, account, hold):
     client.force_login(supervisor)
     url = reverse("hold_lift", args=[account.loan_ref, hold.pk])
-    response = client.post(url, {"reason": "l" * (FREE_TEXT_MAX_LENGTH + 1)})
-    assert response.status_code == 302
+    response = client.post(url, {"reason": "l" * (FREE_TEXT_MAX_LENGTH + 1), "confirm": "on"})
+    assert response.status_code == 422
     assert Restriction.objects.get(pk=hold.pk).lifted_at is None
-    assert [str(m) for m in get_messages(response.wsgi_request)] == [f"At most {FREE_TEXT_MAX_LENGTH} characters."]
-    client.post(url, {"reason": "l" * FREE_TEXT_MAX_LENGTH})
+    assert response.context["form"].errors == {"reason": [
+        f"Ensure this value has at most {FREE_TEXT_MAX_LENGTH} characters (it has {FREE_TEXT_MAX_LENGTH + 1})."]}
+    response = client.post(url, {"reason": "l" * FREE_TEXT_MAX_LENGTH, "confirm": "on"})
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Hold lifted."]
     assert Restriction.objects.get(pk=hold.pk).lift_reason == "l" * FREE_TEXT_MAX_LENGTH

@@ -84,7 +84,8 @@ def _request(client, page, w):
         return client.post(reverse("hold_place", args=[ref]), {
             "reason": "supervisor pause", "until": (MORNING.date() + dt.timedelta(days=14)).isoformat()})
     if page == "hold_lift":
-        return client.post(reverse("hold_lift", args=[ref, w["hold"].pk]))
+        return client.post(reverse("hold_lift", args=[ref, w["hold"].pk]),
+                           {"reason": "borrower called back", "confirm": "on"})
     if page == "reassign":
         return client.post(reverse("team_reassign"), {"loan_ref": ref, "collector": w["second_collector"].username})
     if page == "worklist_refresh":
