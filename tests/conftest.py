@@ -69,6 +69,7 @@ REFERENCE_DATA = [
     ("collections_app.migrations.0009_complaints", "grant"),
     ("collections_app.migrations.0010_compliance_add_permissions", "grant"),
     ("collections_app.migrations.0011_plans", "install"),
+    ("collections_app.migrations.0017_policy_generation", "create_row"),
 ]
 
 

@@ -21,6 +21,7 @@ from .contact import (
     ContactAttempt,
     ContactPolicy,
     ContactPolicyVersion,
+    PolicyGeneration,
     PublicHoliday,
 )
 from .core import (
@@ -83,6 +84,7 @@ __all__ = [
     "Loan",
     "LoanStatus",
     "Payment",
+    "PolicyGeneration",
     "PublicHoliday",
     "Team",
     "TeamMember",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -89,6 +91,29 @@ class ContactPolicyVersion(models.Model):
         if not self._state.adding:
             raise ValueError("A contact policy version is immutable: create a new version instead.")
         super().save(*args, **kwargs)
+
+
+class PolicyGeneration(models.Model):
+    """One row that changes whenever what the contact decisions read from their configuration changes: a policy
+    or a version saved or deleted (contact/signals.py, in the writer's transaction). Each process keeps the policy
+    versions in a cache (contact/versions.py) and reloads it only when the generation it reads differs from the
+    one it loaded, so a new version is used by the very next decision in every process.
+
+    `value` counts the changes; `stamp` is new at each one, because a rolled-back change would let the count come
+    back to a value a process may have loaded with the rolled-back rows (the cache compares both)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    value = models.PositiveBigIntegerField(default=0)
+    stamp = models.UUIDField(default=uuid.uuid4)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="policy_generation_single_row")]
+        verbose_name = _("policy generation")
+        verbose_name_plural = _("policy generations")
+
+    def __str__(self) -> str:
+        return f"policy generation {self.value}"
 
 
 class PublicHoliday(models.Model):
