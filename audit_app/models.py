@@ -65,6 +65,9 @@ class AuditAction(models.TextChoices):
     RECOVERY_CODE_USED = "staff.recovery_code_used", _("Recovery code used")
     SECOND_FACTOR_RESET = "staff.second_factor_reset", _("Second factor reset")
     USER_DEACTIVATED = "staff.user_deactivated", _("User deactivated")
+    TIME_ZONE_CHANGED = "staff.time_zone_changed", _("Own time zone changed")
+    AUDIT_TRAIL_EXPORTED = "audit.exported", _("Audit trail exported")
+    ATTEMPTS_EXPORTED = "contact.attempts_exported", _("Contact attempts exported")
 
 
 class AppendOnlyError(Exception):

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django_htmx.middleware import HtmxDetails
 
-from .workday import collector_zone
+from .workday import reader_zone
 
 
 class AuthenticatedRequest(HttpRequest):
@@ -41,9 +41,11 @@ class NotFoundPageMiddleware:
 
 
 class ReaderTimeZoneMiddleware:
-    """Each request on the reader's clock: a signed-in user's team's zone (the desk's, TIME_ZONE, without a team),
-    so "today" on the worklist, the times shown as the user's own and the times typed into forms are those of
-    the place the team works. After AuthenticationMiddleware; the user's team comes with the user (no query)."""
+    """Each request on the reader's clock (`workday.reader_zone`): the signed-in user's own zone, else their team's,
+    else the desk's (TIME_ZONE), so the times shown as the user's own, the admin's times and the dates and times
+    typed into forms are on the clock of the person reading. The worklist's working day is not: it follows the
+    team's zone (`workday.collector_zone`). After AuthenticationMiddleware; the user's profile and team come with
+    the user (staff.backends.DeskModelBackend: no query)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -52,7 +54,7 @@ class ReaderTimeZoneMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return self.get_response(request)
-        timezone.activate(collector_zone(user))
+        timezone.activate(reader_zone(user))
         try:
             return self.get_response(request)
         finally:

@@ -65,6 +65,7 @@ from .models import (
     Promise,
     PublicHoliday,
     RepaymentPlan,
+    StaffProfile,
     Team,
     TeamMember,
 )
@@ -129,6 +130,13 @@ def is_admin_user(user: Any) -> bool:
 # accounts or uses the admin. Collectors work only their assigned accounts on the desk and are not asked. (The
 # attribute check comes first: it needs no query.)
 needs_second_factor = is_admin_user | is_supervisor | is_compliance
+
+
+def may_set_time_zone(actor: Any, user: Any) -> bool:
+    """Whose own clock (StaffProfile.time_zone) `actor` may set: their own, or anyone's for a superuser."""
+    if not getattr(actor, "is_authenticated", False):
+        return False
+    return actor.pk == user.pk or bool(getattr(actor, "is_superuser", False))
 
 
 def role_of(user: Any) -> str | None:
@@ -439,6 +447,7 @@ def register_scopes() -> None:
         (Team, teams_visible_to),
         (TeamMember, team_members_visible_to),
         (get_user_model(), compliance_only),
+        (StaffProfile, compliance_only),
         (ApprovalLimit, compliance_only),
         (ApiToken, compliance_only),
         (ContactPolicy, reference_data),

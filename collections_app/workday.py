@@ -1,14 +1,19 @@
 """Whose clock a working day follows: a team works in its own time zone (`Team.timezone`, the desk's TIME_ZONE
-when blank), so a team in Chicago and one in Shanghai each have their own "today" for the worklist, their own
-05:30 build, and their members see the desk's times on their own clock (`http.ReaderTimeZoneMiddleware`
-activates the zone for each request)."""
+when blank), so a team in Chicago and one in Shanghai each have their own "today" for the worklist and their own
+05:30 build (`collector_zone`, `work_date_in`).
+
+The clock a person reads times on is another matter (`reader_zone`): their own zone when they set one
+(`StaffProfile.time_zone`, the "my settings" page), else their team's, else the desk's; `http.ReaderTimeZoneMiddleware`
+activates it for each request. A collector of a Shanghai team who reads the desk on London time still works
+Shanghai's day: views that need the working day ask `work_date_in(collector_zone(user), now)`, never the current
+time zone's date."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
@@ -30,6 +35,23 @@ def collector_zone(user: Any) -> str:
     except (ObjectDoesNotExist, AttributeError):
         return settings.TIME_ZONE
     return membership.team.zone
+
+
+def reader_zone(user: Any) -> str:
+    """The clock a user reads the desk and the admin on: their own zone (`StaffProfile.time_zone`), else their
+    team's, else the desk's. Not their working day: a collector's worklist day and its build follow the team's zone
+    (`collector_zone`) whatever clock they read it on. No query when the profile and the membership came with the
+    user (the desk's authentication backend loads both)."""
+    try:
+        own = user.staff_profile.time_zone
+    except (ObjectDoesNotExist, AttributeError):
+        own = ""
+    if own:
+        try:
+            ZoneInfo(own)
+        except (ZoneInfoNotFoundError, ValueError):
+            own = ""  # a zone the installed tz database no longer has: the team's clock rather than an error page
+    return own or collector_zone(user)
 
 
 def collector_zones(collector_ids: Iterable[int]) -> dict[int, str]:

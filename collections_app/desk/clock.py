@@ -5,12 +5,14 @@ A borrower's time reads ``Chicago 23:58 (UTC−06:00)`` / ``芝加哥 23:58 (UTC
 city, through Babel, in the active language) and the UTC offset, never an abbreviation (Shanghai and winter
 Chicago are both "CST"); the minus sign is U+2212. The date is added when the wall clock is not on the reader's
 today (``12-01 23:58``), with the year when it is not the reader's year (``2025-12-01 23:58``). The reader's today
-is the current time zone's (the desk's, settings.TIME_ZONE).
+is the current time zone's: the reader's own clock (collections_app.http.ReaderTimeZoneMiddleware: their own zone,
+else their team's, else the desk's settings.TIME_ZONE). Where a time is evidence (the compliance pages) it is
+written in full with its offset (consent_app.times.reader_time, the desk_tags filter ``your_datetime``).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,7 +21,11 @@ from babel.core import get_global
 from babel.dates import get_timezone_location
 from django.utils import timezone, translation
 
-MINUS_SIGN = "\u2212"
+from consent_app.times import MINUS_SIGN, utc_offset
+
+__all__ = ["MINUS_SIGN", "borrower_clock", "calendar_day", "reader_clock", "reader_today", "utc_offset", "wall_clock",
+           "zone_or_utc", "zone_place"]
+
 _UTC_KEYS = frozenset({"UTC", "Etc/UTC"})
 
 
@@ -58,14 +64,6 @@ def zone_place(zone_key: str) -> str:
     if zone_key in _UTC_KEYS:
         return "UTC"
     return _place_in(zone_key, _babel_locale_name())
-
-
-def utc_offset(local: datetime) -> str:
-    """``UTC−06:00``, ``UTC+00:00``, ``UTC+05:30``: the wall clock's offset, with a real minus sign."""
-    offset = local.utcoffset() or timedelta(0)
-    sign = "+" if offset >= timedelta(0) else MINUS_SIGN
-    minutes = abs(int(offset.total_seconds())) // 60
-    return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def zone_or_utc(zone_key: str) -> tuple[str, tzinfo]:

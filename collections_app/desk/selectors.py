@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Exists, Min, OuterRef, Q, QuerySet, Subquery
@@ -41,8 +42,13 @@ def callback_state(due_at: datetime, now: datetime) -> CallbackState:
     return CallbackState.SCHEDULED
 
 
-def _open_callbacks_due_by(day: date) -> QuerySet[Callback]:
-    return Callback.objects.filter(done_at__isnull=True, cancelled_at__isnull=True, due_at__date__lte=day)
+def _open_callbacks_due_by(day: date, zone: str | None = None) -> QuerySet[Callback]:
+    """Open callbacks due on ``day`` or before, ``day`` being a date in ``zone`` (the current time zone's when
+    None): a worklist's day is its team's, whichever clock the page is read on."""
+    if zone is None:
+        return Callback.objects.filter(done_at__isnull=True, cancelled_at__isnull=True, due_at__date__lte=day)
+    next_day = datetime.combine(day + timedelta(days=1), time.min, tzinfo=ZoneInfo(zone))
+    return Callback.objects.filter(done_at__isnull=True, cancelled_at__isnull=True, due_at__lt=next_day)
 
 
 def first_open_callbacks(loan_ids: Iterable[int], day: date) -> dict[int, datetime]:
@@ -54,10 +60,12 @@ def first_open_callbacks(loan_ids: Iterable[int], day: date) -> dict[int, dateti
     )
 
 
-def with_first_open_callback(entries: QuerySet[Any], day: date) -> QuerySet[Any]:
-    """Worklist entries annotated with ``callback_at``, their loan's earliest open callback due on ``day`` or
-    before (a subquery: no query of its own), so the page says whether it is due now rather than at build time."""
-    first = _open_callbacks_due_by(day).filter(loan_id=OuterRef("loan_id")).order_by("due_at").values("due_at")[:1]
+def with_first_open_callback(entries: QuerySet[Any], day: date, zone: str | None = None) -> QuerySet[Any]:
+    """Worklist entries annotated with ``callback_at``, their loan's earliest open callback due on ``day`` (a date
+    in ``zone``, the list's team's) or before (a subquery: no query of its own), so the page says whether it is
+    due now rather than at build time."""
+    first = (_open_callbacks_due_by(day, zone).filter(loan_id=OuterRef("loan_id")).order_by("due_at")
+             .values("due_at")[:1])
     return entries.annotate(callback_at=Subquery(first))
 
 

@@ -80,7 +80,7 @@ from ..permissions import (
     supervised_collectors,
 )
 from ..plans.selectors import broken_promise_alerts, promises_made_counts
-from ..workday import collector_zones, work_date_in
+from ..workday import collector_zone, collector_zones, work_date_in
 
 PAGE_SIZE = 50
 
@@ -104,7 +104,10 @@ def worklist(request: AuthenticatedRequest) -> HttpResponse:
     if not is_collector(request.user):
         raise Http404
     now = timezone.now()
-    today = timezone.localdate(now)
+    # The team's working day, not the reader's clock: a collector who reads the desk on another zone still works
+    # the day their team's list was built for (workday.py).
+    zone = collector_zone(request.user)
+    today = work_date_in(zone, now)
     entries = WorklistEntry.objects.filter(collector=request.user, work_date=today)
     # Each row's verdict for now, not for when the list was built: entries the clock may have changed since are
     # judged again first (a window opened, a hold ended, a policy version took effect).
@@ -121,7 +124,7 @@ def worklist(request: AuthenticatedRequest) -> HttpResponse:
         if earliest:
             filtered = filtered.filter(loan__due_date__gte=earliest)
     filtered = with_row_context(
-        with_first_open_callback(filtered.select_related("loan__borrower").order_by("sort_key"), today))
+        with_first_open_callback(filtered.select_related("loan__borrower").order_by("sort_key"), today, zone))
     contactable = Paginator(filtered.filter(contactable=True), PAGE_SIZE).get_page(request.GET.get("page"))
     blocked = Paginator(filtered.filter(contactable=False), PAGE_SIZE).get_page(request.GET.get("bpage"))
     counts = entries.aggregate(

@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Min, Prefetch, Q
+from django.db.models import Count, Field, Min, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -22,14 +22,19 @@ from collections_app.permissions import plans_decidable_by, plans_visible_to
 from ..models import (
     Allocation,
     ApprovalLevel,
+    ApprovalLimit,
     Installment,
     InstallmentState,
+    LimitRole,
     Loan,
     PlanState,
     Promise,
     PromiseState,
     RepaymentPlan,
 )
+from ..workday import collector_zone
+from .services import approval_limits
+from .terms import LIMIT_FIELDS, Breach, Limits, Terms, breach_of, breaches
 
 # Worklist signals; the desk puts "broken" before "due" (docs/worklist.md).
 BROKEN = "broken"
@@ -194,15 +199,65 @@ def decidable_plan_or_404(user: Any, pk: int) -> RepaymentPlan:
     return plan
 
 
+@dataclass(frozen=True)
+class LimitBreach:
+    """One approval limit a waiting plan goes beyond, for the approver: whose limit (a LimitRole), its name, its
+    value and the plan's figure."""
+
+    role: str
+    name: str
+    breach: Breach
+
+    @property
+    def role_label(self) -> str:
+        return str(LimitRole(self.role).label)
+
+    @property
+    def is_percent(self) -> bool:
+        return self.breach.code == "discount"
+
+
+def plan_terms(plan: RepaymentPlan, installments: list[Installment]) -> Terms:
+    """The figures the approval limits judged `plan` by when it was proposed (plans.services.plan_propose): its
+    number of installments, its exact discount, and the days from the proposal (on its collector's team's clock)
+    to the first installment. `installments` in date order."""
+    balance = plan.balance_at_proposal
+    discount = (balance - plan.agreed_total) * 100 / balance if balance else Decimal("0")
+    proposed_on = plan.created_at.astimezone(ZoneInfo(collector_zone(plan.collector))).date()
+    first_due = installments[0].due_date if installments else proposed_on
+    return Terms(len(installments), discount, (first_due - proposed_on).days)
+
+
+def limit_breaches(plan: RepaymentPlan, installments: list[Installment],
+                   limits: dict[str, Limits]) -> list[LimitBreach]:
+    """Which approval limits `plan` is waiting on: the collector's limits it was routed for (its stored
+    `exceeded_limits`, against the limits in force now), and for a plan that went to compliance the supervisor's
+    ones it goes beyond too."""
+    terms = plan_terms(plan, installments)
+    names = {code: str(cast(Field, ApprovalLimit._meta.get_field(field)).verbose_name)
+             for code, field in LIMIT_FIELDS.items()}
+    found = [LimitBreach(LimitRole.COLLECTOR, names[code], breach_of(terms, limits[LimitRole.COLLECTOR], code))
+             for code in LIMIT_FIELDS if code in (plan.exceeded_limits or [])]
+    if plan.required_level == ApprovalLevel.COMPLIANCE:
+        found += [LimitBreach(LimitRole.SUPERVISOR, names[breach.code], breach)
+                  for breach in breaches(terms, limits[LimitRole.SUPERVISOR])]
+    return found
+
+
 def approval_queue(user: Any) -> dict[str, list[RepaymentPlan]]:
-    """Plans awaiting the user's decision, oldest first, split by level ("supervisor", "compliance"). Two
-    queries (plans with loans and people, installments)."""
+    """Plans awaiting the user's decision, oldest first, split by level ("supervisor", "compliance"), each with
+    `limit_breaches` (which approval limits it waits on, see limit_breaches). Three queries whatever the number
+    of plans: plans with loans and people (the collector's team, whose clock the proposal day is on), their
+    installments, the approval limits."""
     plans = list(
         plans_decidable_by(user)
-        .select_related("loan", "collector", "approver")
+        .select_related("loan", "collector__team_membership__team", "approver")
         .prefetch_related(Prefetch("installments", queryset=Installment.objects.order_by("due_date", "number")))
         .order_by("created_at", "id")
     )
+    limits = approval_limits()
+    for plan in plans:
+        plan.limit_breaches = limit_breaches(plan, list(plan.installments.all()), limits)  # type: ignore[attr-defined]
     return {
         ApprovalLevel.COMPLIANCE: [p for p in plans if p.required_level == ApprovalLevel.COMPLIANCE],
         ApprovalLevel.SUPERVISOR: [p for p in plans if p.required_level == ApprovalLevel.SUPERVISOR],

@@ -34,16 +34,45 @@ class Terms:
     first_payment_delay_days: int
 
 
+# Each limit's code, the Terms attribute of the plan's figure, and the ApprovalLimit field (and Limits
+# attribute) that holds the limit.
+TERM_FIELDS = {
+    "installments": "installments",
+    "discount": "discount_percent",
+    "first_payment_delay": "first_payment_delay_days",
+}
+LIMIT_FIELDS = {
+    "installments": "max_installments",
+    "discount": "max_discount_percent",
+    "first_payment_delay": "max_first_payment_delay_days",
+}
+
+
+@dataclass(frozen=True)
+class Breach:
+    """One limit against a plan: its code (a key of LIMIT_FIELDS), the plan's figure and the limit's value."""
+
+    code: str
+    figure: int | Decimal
+    limit: int | Decimal
+
+    @property
+    def exceeded(self) -> bool:
+        return self.figure > self.limit
+
+
+def breach_of(terms: Terms, limits: Limits, code: str) -> Breach:
+    return Breach(code, getattr(terms, TERM_FIELDS[code]), getattr(limits, LIMIT_FIELDS[code]))
+
+
+def breaches(terms: Terms, limits: Limits) -> list[Breach]:
+    """The limits `terms` go beyond, each with the plan's figure and the limit, in LIMIT_FIELDS order."""
+    return [breach for code in LIMIT_FIELDS if (breach := breach_of(terms, limits, code)).exceeded]
+
+
 def exceeded(terms: Terms, limits: Limits) -> list[str]:
     """The limits `terms` go beyond, by code: installments, discount, first_payment_delay."""
-    codes = []
-    if terms.installments > limits.max_installments:
-        codes.append("installments")
-    if terms.discount_percent > limits.max_discount_percent:
-        codes.append("discount")
-    if terms.first_payment_delay_days > limits.max_first_payment_delay_days:
-        codes.append("first_payment_delay")
-    return codes
+    return [breach.code for breach in breaches(terms, limits)]
 
 
 def required_level(terms: Terms, limits: dict[str, Limits]) -> tuple[str, list[str]]:

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -151,7 +152,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
     queue = approval_queue(request.user)
     return render(request, "collections_app/plans/approvals.html", {
         "compliance_queue": queue[ApprovalLevel.COMPLIANCE], "supervisor_queue": queue[ApprovalLevel.SUPERVISOR],
-        "is_compliance": is_compliance(request.user), "form": DecisionForm(),
+        "is_compliance": is_compliance(request.user), "form": DecisionForm(), "now": timezone.now(),
     })
 
 

@@ -1,5 +1,6 @@
 """The user admin (superusers): Django's, with deactivation through user_deactivate (sessions ended, API tokens
-revoked, refused while active loans are assigned, with a link to reassign them) and a reset of the second factor.
+revoked, refused while active loans are assigned, with a link to reassign them), a reset of the second factor, and
+the user's own time zone (their StaffProfile, set through staff_profile_set_time_zone).
 
 django-otp's device admins are removed: they would list every device without a scope and show the secret keys.
 A lost authenticator is handled by the reset action here."""
@@ -23,11 +24,11 @@ from django.utils.translation import gettext_lazy, ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from consent_app.admin.toolkit import admin_change_log
+from consent_app.admin.toolkit import ReaderTimesMixin, ScopedAdminMixin, admin_change_log
 
-from ..models import LoanStatus
+from ..models import LoanStatus, StaffProfile
 from .selectors import loans_blocking_deactivation
-from .services import deactivation_refusal, second_factor_reset, user_deactivate
+from .services import deactivation_refusal, second_factor_reset, staff_profile_set_time_zone, user_deactivate
 
 User = get_user_model()
 
@@ -58,10 +59,35 @@ if admin.site.is_registered(User):
     admin.site.unregister(User)
 
 
+class StaffProfileInline(ScopedAdminMixin, admin.StackedInline):
+    """The clock the user reads the desk and the admin on (empty: their team's). Saved through
+    staff_profile_set_time_zone, audited (see StaffUserAdmin.save_formset)."""
+
+    model = StaffProfile
+    fields = ("time_zone",)
+    can_delete = False
+    max_num = 1
+    verbose_name_plural = gettext_lazy("own settings")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(User)
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(ReaderTimesMixin, UserAdmin):
     form = StaffUserChangeForm
     actions = ["deactivate_users", "reset_second_factor"]
+    inlines = (StaffProfileInline,)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not StaffProfile:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)  # what the admin's change message reads (new_objects, changed_objects)
+        for profile_form in formset.forms:
+            if profile_form.has_changed():
+                staff_profile_set_time_zone(user=formset.instance, time_zone=profile_form.cleaned_data["time_zone"],
+                                            actor=request.user)
+        return None
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         deactivating = change and "is_active" in form.changed_data and not obj.is_active

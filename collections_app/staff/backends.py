@@ -1,6 +1,7 @@
-"""The desk's authentication backend: Django's ModelBackend, loading a signed-in user together with their team
-membership and team, so the reader's clock (`collections_app.workday.collector_zone`, activated per request by
-`collections_app.http.ReaderTimeZoneMiddleware`) costs no query of its own."""
+"""The desk's authentication backend: Django's ModelBackend, loading a signed-in user together with their own
+settings (`StaffProfile`), their team membership and team, so the reader's clock (`collections_app.workday.
+reader_zone`, activated per request by `collections_app.http.ReaderTimeZoneMiddleware`) costs no query of its
+own."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.contrib.auth.backends import ModelBackend
 
 class DeskModelBackend(ModelBackend):
     def get_user(self, user_id: Any) -> Any:
-        users = get_user_model()._default_manager.select_related("team_membership__team")
+        users = get_user_model()._default_manager.select_related("staff_profile", "team_membership__team")
         try:
             user = users.get(pk=user_id)
         except get_user_model().DoesNotExist:

@@ -1,5 +1,6 @@
 """Writes to staff accounts (STYLE.md §1): the second factor (an authenticator app's TOTP device and single-use
-recovery codes, both django-otp devices), its verification at sign-in, its reset, and deactivation.
+recovery codes, both django-otp devices), its verification at sign-in, its reset, deactivation, and the clock a
+user reads the desk on (their own time zone).
 
 A wrong code is an answer, not an error: the verifying services return None and the device's failure counter
 (django-otp's throttling, which doubles the wait after each failure) is committed. Raising inside the transaction
@@ -12,7 +13,7 @@ from typing import Any
 
 import django_otp
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -22,9 +23,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit_app.models import AuditAction
 from audit_app.services import audit_log
+from consent_app.history import with_change_reason
+from consent_app.validators import canonical_timezone
 
 from ..api.auth import api_token_revoke
-from ..models import ApiToken, UserSession
+from ..models import ApiToken, StaffProfile, UserSession
+from ..permissions import may_set_time_zone
 from .selectors import has_second_factor, loans_blocking_deactivation
 
 RECOVERY_CODE_COUNT = 10
@@ -150,3 +154,26 @@ def user_deactivate(*, user: Any, actor: Any) -> Any:
         data={"was_active": was_active, "sessions_ended": sessions_ended, "api_tokens_revoked": [t.pk for t in tokens]},
     )
     return user
+
+
+@transaction.atomic
+def staff_profile_set_time_zone(*, user: Any, time_zone: str, actor: Any) -> StaffProfile:
+    """Set the zone `user` reads the desk and the admin on (their own clock: times shown, dates typed), "" for their
+    team's. A legacy name is stored as the zone it stands for (`US/Eastern` as `America/New_York`); anything that
+    is not a place's zone is refused. The user themselves, or a superuser in the user admin. Not the working day:
+    a collector's worklist day stays their team's (collections_app.workday)."""
+    if not may_set_time_zone(actor, user):
+        raise PermissionDenied(_("You may not change this user's time zone."))
+    try:
+        time_zone = canonical_timezone((time_zone or "").strip())
+    except ValidationError as exc:
+        raise ValidationError({"time_zone": exc.messages}) from exc
+    profile, _created = StaffProfile.objects.select_for_update().get_or_create(user=user)
+    if profile.time_zone == time_zone:
+        return profile
+    old = profile.time_zone
+    profile.time_zone = time_zone
+    with_change_reason(profile, "time zone changed")
+    profile.save(update_fields=["time_zone"])
+    audit_log(action=AuditAction.TIME_ZONE_CHANGED, subject=user, actor=actor, data={"from": old, "to": time_zone})
+    return profile

@@ -1,5 +1,6 @@
 """The second-factor pages: enrolment on the first sign-in (QR code or key for any authenticator app, confirmed with
-a code, then the recovery codes shown once) and verification at every sign-in after it."""
+a code, then the recovery codes shown once) and verification at every sign-in after it; and the user's own settings
+(the time zone they read the desk on)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,25 @@ from urllib.parse import urlencode
 import django_otp
 import segno
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django_otp.models import Device
 
+from ..forms import add_service_errors
 from ..http import AuthenticatedRequest
 from ..permissions import needs_second_factor
-from .forms import SecondFactorCodeForm
+from ..workday import collector_zone, reader_zone
+from .forms import SecondFactorCodeForm, TimeZoneForm
 from .selectors import has_second_factor, is_verified
-from .services import second_factor_verify, totp_device_confirm, totp_device_start
+from .services import second_factor_verify, staff_profile_set_time_zone, totp_device_confirm, totp_device_start
 
 # django-otp throttles wrong codes: each one doubles the wait before the next is even checked.
 WRONG_CODE = _("This code is not valid, or too many wrong codes were typed: wait a little and try again.")
@@ -105,3 +110,32 @@ def second_factor_enrol_view(request: AuthenticatedRequest) -> HttpResponse:
         "secret_key": " ".join(key[i:i + 4] for i in range(0, len(key), 4)),
     }
     return _no_store(render(request, "collections_app/staff/enrol.html", context))
+
+
+# --- The user's own settings ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_view(request: AuthenticatedRequest) -> HttpResponse:
+    """The clock the user reads the desk and the admin on: their own zone, or their team's. Any signed-in user, for
+    themselves only (the change is audited)."""
+    user = request.user
+    team_zone = collector_zone(user)
+    try:
+        own = user.staff_profile.time_zone
+    except ObjectDoesNotExist:
+        own = ""
+    form = TimeZoneForm(request.POST or None, team_zone=team_zone, initial={"time_zone": own})
+    if request.method == "POST" and form.is_valid():
+        try:
+            staff_profile_set_time_zone(user=user, time_zone=form.cleaned_data["time_zone"], actor=user)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Your time zone is saved."))
+            return redirect("staff:settings")
+    return render(request, "collections_app/staff/settings.html", {
+        "form": form, "reader_zone": reader_zone(user), "team_zone": team_zone, "own_zone": own,
+        "now": timezone.now(),
+    }, status=422 if request.method == "POST" else 200)

@@ -24,6 +24,7 @@ from collections_app.contact.reason_labels import label
 from collections_app.desk.clock import borrower_clock, calendar_day, reader_clock, reader_today, zone_or_utc, zone_place
 from collections_app.desk.selectors import callback_state as _callback_state
 from collections_app.models import AttemptOutcome, PromiseState
+from consent_app.times import reader_time
 
 register = template.Library()
 
@@ -72,6 +73,18 @@ def your_time(value: str | datetime | None) -> SafeString | str:
     return format_html('<time class="zt you" datetime="{}" title="{}">{}</time>',
                        timezone.localtime(instant).isoformat(timespec="minutes"),
                        str(timezone.get_current_timezone()), reader_clock(instant))
+
+
+@register.filter
+def your_datetime(value: str | datetime | None) -> SafeString | str:
+    """The instant on the reader's own clock in full, with its UTC offset: ``2026-12-02 23:58 (UTC+08:00)``. For
+    the compliance pages, where a time is evidence and must not be mistaken for UTC or another clock."""
+    instant = _instant(value)
+    if instant is None:
+        return ""
+    return format_html('<time class="zt you" datetime="{}" title="{}">{}</time>',
+                       timezone.localtime(instant).isoformat(timespec="minutes"),
+                       str(timezone.get_current_timezone()), reader_time(instant))
 
 
 # --- Compositions of the two ---------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@
   history cannot be "reverted" around the services.
 - Every row, related-object choice, history page and action goes through the model's registered access scope
   (`consent_app.scopes`, `ScopedAdminMixin`): the same rule as the desk and the API.
+- Every date and time is shown on the reader's clock with its UTC offset (`ReaderTimesMixin`, part of
+  `ScopedAdminMixin`): `2026-12-02 23:58 (UTC+08:00)`, never a bare time that reads as UTC or as the server's.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from functools import cache
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -26,11 +31,12 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ERROR_FLAG, PAGE_VAR, SEARCH_VAR, ChangeList
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Model, Q, QuerySet
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.db.models import DateTimeField, Model, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from fernet_fields import EncryptedField
 from simple_history.admin import SimpleHistoryAdmin
@@ -46,6 +52,7 @@ from ..models import (
     PhoneNumber,
 )
 from ..phones import blind_index_for_input, mask
+from ..times import reader_local, reader_time
 
 
 def mask_national_id(value: str) -> str:
@@ -136,19 +143,117 @@ def save_formset_audited(request: HttpRequest, formset: Any) -> None:
 
 
 class PiiSafeHistoryHelper(HistoricalRecordContextHelper):
-    """History diffs show encrypted fields masked (a changed national id is `****1234 -> ****5678`)."""
+    """History diffs show encrypted fields masked (a changed national id is `****1234 -> ****5678`) and times on the
+    reader's clock with their offset."""
 
     def prepare_delta_change_value(self, change: Any, value: Any) -> Any:
         field = self.model._meta.get_field(change.field)
         if isinstance(field, EncryptedField):
             return redact(field.name, value)
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return reader_time(value)
         return super().prepare_delta_change_value(change, value)
 
 
-class ScopedAdminMixin:
+# --- Times on the reader's clock ----------------------------------------------------------------------------------
+#
+# Django's admin writes a date and time field in the current time zone (the reader's, activated per request) but
+# without its offset: "Dec. 2, 2026, 11:58 p.m." could be anyone's clock, UTC included. Every datetime field the
+# admin lists or shows read-only is written instead as `2026-12-02 23:58 (UTC+08:00)`: the field's name is swapped
+# for a column (`reader_time_column`) on the changelist and on the change, version and inline forms' read-only
+# fields. Fields that are edited keep Django's inputs (typed in the reader's zone).
+
+EMPTY_VALUE = "-"
+
+
+def _datetime_field(model: type[Model], name: Any) -> DateTimeField | None:
+    if not isinstance(name, str):
+        return None
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    return field if isinstance(field, DateTimeField) else None
+
+
+@cache
+def reader_time_column(field: DateTimeField) -> Callable[[Model], SafeString | str]:
+    """An admin column (list_display or readonly_fields entry) showing `field` on the reader's clock with its offset,
+    sortable by the field. One per field, so the changelist recognises it in list_display_links."""
+
+    def column(obj: Model) -> SafeString | str:
+        value = getattr(obj, field.attname, None)
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            return EMPTY_VALUE if value is None else str(value)
+        return format_html('<time datetime="{}">{}</time>', reader_local(value).isoformat(timespec="seconds"),
+                           reader_time(value))
+
+    column.__name__ = field.name  # the column's CSS class, as for the field itself
+    column.short_description = field.verbose_name  # type: ignore[attr-defined]
+    column.admin_order_field = field.name  # type: ignore[attr-defined]
+    return column
+
+
+def with_reader_times(model: type[Model], names: Iterable[Any]) -> list[Any]:
+    """`names` (field names, callables, or tuples of them for one line) with every datetime field of `model` swapped
+    for its reader-time column."""
+    swapped: list[Any] = []
+    for name in names:
+        if isinstance(name, list | tuple):
+            swapped.append(type(name)(with_reader_times(model, name)))
+            continue
+        field = _datetime_field(model, name)
+        swapped.append(reader_time_column(field) if field is not None else name)
+    return swapped
+
+
+def _read_only_times(form: Any, model: type[Model]) -> None:
+    """On an AdminForm or InlineAdminFormSet already built: its read-only datetime fields written on the reader's
+    clock. Only read-only ones: an edited field stays the form's input."""
+    readonly = list(form.readonly_fields or ())
+    swap = {name: reader_time_column(field) for name in readonly if (field := _datetime_field(model, name))}
+    if not swap:
+        return
+
+    def swapped(names: Iterable[Any]) -> list[Any]:
+        return [type(n)(swapped(n)) if isinstance(n, list | tuple) else swap.get(n, n) for n in names]
+
+    form.readonly_fields = swapped(readonly)
+    form.fieldsets = [(title, {**options, "fields": swapped(options.get("fields", ()))})
+                      for title, options in form.fieldsets]
+
+
+class ReaderTimesMixin:
+    """Datetimes on the reader's clock with their offset, on the changelist, the change and view pages, their inlines
+    and the history pages (see `reader_time_column`)."""
+
+    object_history_list_template = "consent_app/admin/object_history_list.html"
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return with_reader_times(self.model, super().get_list_display(request))  # type: ignore[attr-defined,misc]
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict, add: bool = False, change: bool = False, form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        self._reader_times_in(context)
+        return super().render_change_form(request, context, add, change, form_url, obj)  # type: ignore[misc]
+
+    def render_history_view(self, request: HttpRequest, template: str, context: dict, **kwargs: Any) -> HttpResponse:
+        self._reader_times_in(context)
+        return super().render_history_view(request, template, context, **kwargs)  # type: ignore[misc]
+
+    def _reader_times_in(self, context: dict) -> None:
+        if context.get("adminform") is not None:
+            _read_only_times(context["adminform"], self.model)  # type: ignore[attr-defined]
+        for inline in context.get("inline_admin_formsets") or ():
+            _read_only_times(inline, inline.formset.model)
+
+
+class ScopedAdminMixin(ReaderTimesMixin):
     """Rows, and the choices of every related-object field, limited to what the user may see: the scope
     registered for the model (`consent_app.scopes`), the same rule as the desk and the API. Used by every admin
-    and inline that shows rows of a scoped model."""
+    and inline that shows rows of a scoped model (and so every one shows times on the reader's clock)."""
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return scopes.visible_to(request.user, super().get_queryset(request))  # type: ignore[misc]

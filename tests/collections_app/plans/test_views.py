@@ -253,6 +253,6 @@ def test_the_approval_queue_takes_the_same_queries_for_1_and_many_plans(collecto
     with CaptureQueriesContext(connection) as queries:
         queue = approval_queue(user)
         rows = [(p.loan.loan_ref, p.collector.username, len(p.installments.all())) for p in queue["supervisor"]]
-    # 1 plans with their loans, collectors and approvers, 2 their installments.
-    assert len(queries) == 2
+    # 1 plans with their loans, collectors (and teams) and approvers, 2 their installments, 3 the approval limits.
+    assert len(queries) == 3
     assert len(rows) == n

@@ -44,6 +44,9 @@ def _change_form_data(user, **changes):
         "groups": [str(pk) for pk in user.groups.values_list("pk", flat=True)],
         "date_joined_0": joined.strftime("%Y-%m-%d"), "date_joined_1": joined.strftime("%H:%M:%S"),
         "last_login_0": "", "last_login_1": "",
+        # The user's own settings (StaffProfileInline), left as they are.
+        "staff_profile-TOTAL_FORMS": "1", "staff_profile-INITIAL_FORMS": "0", "staff_profile-MIN_NUM_FORMS": "0",
+        "staff_profile-MAX_NUM_FORMS": "1",
     }
     data.update(changes)
     return {key: value for key, value in data.items() if value != ""}
