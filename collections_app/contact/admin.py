@@ -9,7 +9,8 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -22,7 +23,9 @@ from collections_app.contact.services import (
 from collections_app.forms import add_service_errors
 from consent_app.admin.toolkit import ProtectedHistoryAdmin, ScopedAdminMixin
 
+from .. import policy
 from ..models import ContactAttempt, ContactPolicy, ContactPolicyVersion, PublicHoliday
+from .reason_labels import source_label
 
 
 class ContactPolicyVersionForm(forms.ModelForm):
@@ -61,6 +64,37 @@ class _HistoryReadOnly:
         return True
 
 
+def source_notes(text: str) -> list[str]:
+    """What the sources table says about a rule's source beside it: the presets mark a source not checked against
+    the official text *unverified*, and a rule that is the firm's choice rather than law "firm policy"."""
+    lowered = text.lower()
+    notes = []
+    if not text.strip():
+        notes.append(str(_("No source given")))
+    if "unverified" in lowered:
+        notes.append(str(_("Unverified against the official text")))
+    if "firm policy" in lowered:
+        notes.append(str(_("Firm policy, not law")))
+    return notes
+
+
+def sources_table(sources: Any) -> SafeString:
+    """A version's legal sources as a table, one row per rule: the rule, its source, the notes on it. The rules
+    in the engine's order (policy.SOURCE_KEYS), then any other key the version stores."""
+    sources = sources if isinstance(sources, dict) else {}
+    keys = [key for key in policy.SOURCE_KEYS if key in sources] + sorted(k for k in sources
+                                                                          if k not in policy.SOURCE_KEYS)
+    rows = format_html_join(
+        "", '<tr><th scope="row">{}<br><code>{}</code></th><td>{}</td><td>{}</td></tr>',
+        ((source_label(key), key, str(sources[key]), " · ".join(source_notes(str(sources[key])))) for key in keys),
+    )
+    return format_html(
+        '<table class="policy-sources"><thead><tr><th scope="col">{}</th><th scope="col">{}</th>'
+        '<th scope="col">{}</th></tr></thead><tbody>{}</tbody></table>',
+        _("Rule"), _("Legal source"), _("Note"), rows,
+    )
+
+
 @admin.register(ContactPolicyVersion)
 class ContactPolicyVersionAdmin(_HistoryReadOnly, ScopedAdminMixin, SimpleHistoryAdmin):
     form = ContactPolicyVersionForm
@@ -69,6 +103,16 @@ class ContactPolicyVersionAdmin(_HistoryReadOnly, ScopedAdminMixin, SimpleHistor
     list_filter = ["policy"]
     list_select_related = ["policy", "created_by"]
     ordering = ["policy", "-version"]
+    readonly_fields = ["sources_table"]
+
+    @admin.display(description=_("legal sources"))
+    def sources_table(self, obj: ContactPolicyVersion) -> SafeString:
+        return sources_table(obj.sources)
+
+    def get_fields(self, request, obj=None) -> list[Any]:
+        # A version is read, never edited: its sources as a table, not the JSON the add form edits.
+        fields = [field for field in super().get_fields(request, obj) if field != "sources_table"]
+        return fields if obj is None else ["sources_table" if field == "sources" else field for field in fields]
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # immutable: the change page is a read-only view

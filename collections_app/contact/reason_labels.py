@@ -34,6 +34,27 @@ LABELS = {
 }
 
 
+# The rules a policy version cites its legal sources for (policy.SOURCE_KEYS), as the sources table names them.
+SOURCE_LABELS = {
+    "window": _("Contact hours"),
+    "daily_attempt_cap": _("Attempts per number per day"),
+    "daily_conversation_cap": _("Conversations per day"),
+    "rolling_attempt_cap": _("Attempts per debt in the rolling window"),
+    "conversation_cooldown": _("Cooldown after a conversation"),
+    "holidays": _("Public holidays"),
+    "third_party": _("Third parties"),
+    "channels": _("Channels"),
+    "consent": _("Consent"),
+    "restrictions": _("Restrictions and holds"),
+    "number_status": _("Number status"),
+    "collectibility": _("Collectibility"),
+}
+
+
+def source_label(key: str) -> str:
+    return str(SOURCE_LABELS.get(key, key))
+
+
 def label(code: str) -> str:
     try:
         return str(LABELS[ReasonCode(code)])
