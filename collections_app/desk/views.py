@@ -79,8 +79,9 @@ from ..permissions import (
     restrictions_visible_to,
     supervised_collectors,
 )
-from ..plans.selectors import broken_promise_alerts, promises_made_counts
+from ..plans.selectors import broken_promise_alerts
 from ..workday import collector_zone, collector_zones, work_date_in
+from .floor import floor_figures
 
 PAGE_SIZE = 50
 
@@ -501,16 +502,13 @@ def _team_page(request: HttpRequest, reassign_form: ReassignForm | None = None, 
             contacted=Count("contact_attempts", filter=Q(contact_attempts__started_at__gte=start,
                                                          contact_attempts__outcome="conversation"), distinct=True),
         ))
-        promises = promises_made_counts([c.pk for c in group], today, zone)
-        for collector in group:
-            collector.promises_today = promises.get(collector.pk, 0)
         for codes in WorklistEntry.objects.filter(collector__in=ids, work_date=today,
                                                   contactable=False).values_list("reason_codes", flat=True):
             blocked.update(codes)
         collectors += group
     collectors.sort(key=lambda c: c.username)
     return render(request, "collections_app/team.html", {
-        "collectors": collectors, "blocked": blocked.most_common(),
+        "collectors": collectors, "blocked": blocked.most_common(), "floor": floor_figures(request.user, now),
         "reassign_form": reassign_form or ReassignForm(collectors=collectors),
     }, status=status)
 
