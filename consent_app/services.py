@@ -4,6 +4,7 @@ never echo the personal data they refer to."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -272,16 +273,45 @@ def consent_grant(
     return consent
 
 
+EVIDENCE_REF_MAX_LENGTH = 64
+_EVIDENCE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/#-]*$")
+
+
+def validate_evidence_reference(value: str) -> None:
+    """The reference of what proves a request (a letter's or a recording's id, a ticket number): letters, digits
+    and . _ : / # - only. It is written into the audit event, which never holds free text or a phone number: a
+    sentence, or a reference made of a number's digits alone, is refused (the message does not repeat it)."""
+    value = value or ""
+    if len(value) > EVIDENCE_REF_MAX_LENGTH:
+        raise ValidationError(_("At most %(n)d characters.") % {"n": EVIDENCE_REF_MAX_LENGTH}, code="max_length")
+    if not _EVIDENCE_REF.match(value):
+        raise ValidationError(_("A reference: letters, digits and . _ : / # - only (e.g. LETTER-2026-0042)."),
+                              code="invalid")
+    if not any(c.isalpha() for c in value) and sum(c.isdigit() for c in value) >= 6:
+        raise ValidationError(_("This looks like a phone number: give the reference of the letter, recording or "
+                                "ticket instead."), code="phone_like")
+
+
 @transaction.atomic
 def consent_withdraw(
-    *, consent: Consent, via: str, actor: Any, withdrawn_at: datetime | None = None, channels: tuple[str, ...] = ()
+    *, consent: Consent, via: str, actor: Any, withdrawn_at: datetime | None = None, channels: tuple[str, ...] = (),
+    evidence_ref: str = "",
 ) -> Consent:
     """Withdraw a consent (PIPL art. 15: always possible, and easy). Withdrawing is idempotent: a consent
     already withdrawn keeps its first withdrawal time. `channels` withdraws only those channels (e.g. the
-    borrower said "do not call me" but SMS stays); empty withdraws all."""
+    borrower said "do not call me" but SMS stays); empty withdraws all. `evidence_ref`, when given, names what
+    proves the request (compliance officers give one in admin) and is kept in the audit event."""
     _require_aware(withdrawn_at, "withdrawn_at")
     if via not in WithdrawalChannel.values:
         raise ValidationError({"via": _("Unknown withdrawal channel.")})
+    if evidence_ref:
+        try:
+            validate_evidence_reference(evidence_ref)
+        except ValidationError as exc:
+            raise ValidationError({"evidence_ref": exc.messages}) from exc
+    unknown = set(channels) - {"call", "sms"}
+    if unknown:
+        raise ValidationError({"channels": _("Channels must be one or more of: call, sms.")})
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     if consent.withdrawn_at is not None:
         return consent
@@ -311,7 +341,8 @@ def consent_withdraw(
     audit_log(
         action=AuditAction.CONSENT_WITHDRAWN, subject=consent, actor=actor,
         data={"via": via, "withdrawn_at": at, "channels": list(channels) or consent.channels,
-              "kept_channels": remaining, "replacement_consent_id": kept.pk if remaining else None},
+              "kept_channels": remaining, "replacement_consent_id": kept.pk if remaining else None,
+              "evidence_ref": evidence_ref or None},
     )
     return consent
 

@@ -617,7 +617,8 @@ def _change_data(label: str, w: World) -> dict[str, Any]:
     return {
         "collections_app.loan": {"assigned_collector": w.extra["collector_a"].pk},
         "consent_app.restriction": {"lift": "on", "lift_reason_text": "matrix"},
-        "consent_app.consent": {"withdraw_via": "phone"},
+        "consent_app.consent": {"withdraw_via": "phone", "withdraw_channels": ["call"],
+                                "withdraw_evidence_ref": "MATRIX-1", "withdraw_confirm": "on"},
         "consent_app.phonenumber": {"status": "wrong_number", "status_reason": "matrix"},
         "collections_app.complaint": {"move_to": "acknowledged"},
         "consent_app.borrower": {"full_name": "Changed By Matrix", "jurisdiction": "CN", "timezone": "Asia/Shanghai"},
@@ -723,7 +724,11 @@ def _delete(client, w, label, role, tag, where, no_admin):
 
 
 # What an action needs beyond the selection to go as far as it can (the reassign action's second step).
-ACTION_DATA = {"reassign": lambda w: {"apply": "1", "collector": w.extra["collector_a"].pk}}
+ACTION_DATA = {
+    "reassign": lambda w: {"apply": "1", "collector": w.extra["collector_a"].pk},
+    "withdraw_selected": lambda w: {"apply": "yes", "via": "phone", "channels": ["call", "sms"],
+                                    "evidence_ref": "MATRIX-1", "confirm": "on"},
+}
 
 
 def _action(client, w, label, role, tag, where, no_admin, can_view):

@@ -316,7 +316,8 @@ def test_the_withdraw_action_withdraws_and_writes_an_audit_event(client, complia
     client.force_login(compliance)
     response = client.post(
         changelist("consent_app_consent"),
-        {"action": "withdraw_via_phone", "_selected_action": [str(consent.pk)]},
+        {"action": "withdraw_selected", "_selected_action": [str(consent.pk)], "apply": "yes", "via": "phone",
+         "channels": consent.channels, "evidence_ref": "REC-2026-0042", "confirm": "on"},
     )
     assert response.status_code == 302
     consent.refresh_from_db()
@@ -331,7 +332,8 @@ def test_withdrawing_on_the_consent_page_can_keep_sms(client, compliance, file):
     consent = file["consent"]
     client.force_login(compliance)
     url = reverse("admin:consent_app_consent_change", args=[consent.pk])
-    response = client.post(url, {"withdraw_via": "letter", "withdraw_channels": ["call"]})
+    response = client.post(url, {"withdraw_via": "letter", "withdraw_channels": ["call"],
+                                 "withdraw_evidence_ref": "LETTER-7", "withdraw_confirm": "on"})
     assert response.status_code == 302
     consent.refresh_from_db()
     assert consent.withdrawn_via == "letter"
