@@ -38,6 +38,7 @@ class AuditAction(models.TextChoices):
     PII_REENCRYPTED = "pii.reencrypted", _("Personal data re-encrypted")
     POLICY_VERSION_CREATED = "policy.version_created", _("Contact policy version created")
     CONTACT_CHECKED = "contact.checked", _("Contact checked")
+    CONTACT_BATCH_CHECKED = "contact.batch_checked", _("Contacts checked in a batch")
     CONTACT_ATTEMPT_RECORDED = "contact.attempt_recorded", _("Contact attempt recorded")
     API_TOKEN_CREATED = "api.token_created", _("API token created")
     ADMIN_CHANGE = "admin.change", _("Changed in admin")

@@ -33,7 +33,7 @@ from typing import Any
 
 import rules
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from consent_app import scopes
@@ -94,6 +94,23 @@ def _groups(user: Any) -> frozenset[str]:
         cached = frozenset(user.groups.values_list("name", flat=True))
         user._role_groups = cached
     return cached
+
+
+def role_group_annotations(user_field: str) -> dict[str, Exists]:
+    """One boolean annotation per role group (`in_role_0`, ... in ROLE_GROUPS' order): whether the user that
+    `user_field` of each row points at is in it. A lookup that loads a user (the API's bearer token) loads the
+    roles in the same query and hands them to the predicates with `remember_role_groups`."""
+    memberships = get_user_model().groups.through.objects
+    return {
+        f"in_role_{i}": Exists(memberships.filter(user_id=OuterRef(user_field), group__name=name))
+        for i, name in enumerate(ROLE_GROUPS)
+    }
+
+
+def remember_role_groups(user: Any, row: Any) -> None:
+    """The role groups read by `role_group_annotations` on `row`, kept on `user` for this request: the role
+    predicates only ask about these groups, so they then need no query."""
+    user._role_groups = frozenset(name for i, name in enumerate(ROLE_GROUPS) if getattr(row, f"in_role_{i}"))
 
 
 @rules.predicate
@@ -192,6 +209,13 @@ def loans_visible_to(user: Any, queryset: QuerySet[Loan] | None = None) -> Query
     if is_collector(user):
         condition |= Q(assigned_collector=user)
     return qs.filter(condition)
+
+
+def api_loans_visible_to(user: Any, queryset: QuerySet[Loan] | None = None) -> QuerySet[Loan]:
+    """The loans the integration API may name for a token's user: every loan for an Integration user (the API acts
+    for the lender's systems of record), none for anyone else (a token's user taken out of the group)."""
+    qs = Loan.objects.all() if queryset is None else queryset
+    return qs if is_integration(user) else qs.none()
 
 
 def get_loan_for_user_or_404(user: Any, loan_ref: str, queryset: QuerySet[Loan] | None = None) -> Loan:

@@ -25,7 +25,7 @@ from audit_app.models import AuditAction
 from audit_app.services import audit_log
 
 from ..models import ApiToken
-from ..permissions import is_integration
+from ..permissions import is_integration, remember_role_groups, role_group_annotations
 
 # --- Tokens -----------------------------------------------------------------------------------------------------
 
@@ -70,14 +70,18 @@ class ApiTokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         if not token or len(token) > 256:
             return None
-        # Looking up by the hash is the constant-time comparison: the secret itself is never compared.
+        # Looking up by the hash is the constant-time comparison: the secret itself is never compared. One query
+        # for the token, its user and the user's role groups, read afresh at every request (no cache): a revoked
+        # token, a deactivated user or a user taken out of the Integration group is refused at the next one.
         row = (
             ApiToken.objects.select_related("user")
+            .annotate(**role_group_annotations("user_id"))
             .filter(token_hash=hash_token(token), revoked_at__isnull=True)
             .first()
         )
         if row is None or not row.user.is_active:
             return None
+        remember_role_groups(row.user, row)
         if not is_integration(row.user):
             raise AuthorizationError(message=_("This token's user is not in the Integration group."))
         now = timezone.now()

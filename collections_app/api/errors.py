@@ -4,7 +4,7 @@ never echo the personal data they are about."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -16,7 +16,9 @@ from django.utils.translation import gettext_noop
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import ValidationError as PydanticValidationError
 
+from collections_app.contact.checks import LoanNotFound
 from collections_app.contact.selectors import PolicyMissing
 
 # --- Errors -----------------------------------------------------------------------------------------------------
@@ -72,15 +74,19 @@ _PYDANTIC_MESSAGES = {
 }
 
 
-def _on_schema_error(exc: NinjaValidationError) -> ErrorReply:
-    # Built from the error type and pydantic's message only: ninja already dropped the input, never echo it.
+def _schema_items(errors: Sequence[Any], field_of: Callable[[Any], str | None]) -> list[dict[str, Any]]:
+    # Built from the error type and pydantic's message only, never from the input (which may be personal data).
     items = []
-    for error in exc.errors:
+    for error in errors:
         known = _PYDANTIC_MESSAGES.get(error.get("type", ""))
         message = _(known) if known else str(error.get("msg") or "Invalid value.").removeprefix("Value error, ")
         message = message[:1].upper() + message[1:]
-        items.append({"field": _field_from_loc(error.get("loc", ())), "message": message})
-    return _reply(422, items)
+        items.append({"field": field_of(error.get("loc", ())), "message": message})
+    return items
+
+
+def _on_schema_error(exc: NinjaValidationError) -> ErrorReply:
+    return _reply(422, _schema_items(exc.errors, _field_from_loc))
 
 
 def _safe_message(error: DjangoValidationError) -> str:
@@ -131,6 +137,10 @@ def _on_404(exc: Http404) -> ErrorReply:
     return _reply(404, [{"field": None, "message": _("Not found.")}])
 
 
+def _on_loan_not_found(exc: LoanNotFound) -> ErrorReply:
+    return _reply(404, [{"field": "loan_ref", "message": _("No such loan.")}])
+
+
 def _on_policy_missing(exc: PolicyMissing) -> ErrorReply:
     # The server lacks a policy for that jurisdiction and instant: not the client's input, hence 409.
     return _reply(409, [{"field": None, "message": str(exc)}])
@@ -155,10 +165,28 @@ _HANDLERS: tuple[tuple[type[Exception], Callable[[Any], ErrorReply]], ...] = (
     (HttpError, _on_http_error),
     (RequestDataTooBig, _on_too_big),
     (Http404, _on_404),
+    (LoanNotFound, _on_loan_not_found),
     (PolicyMissing, _on_policy_missing),
     (IntegrityError, _on_integrity_error),
     (DataError, _on_data_error),
 )
+
+
+def _item_field(loc: Sequence[Any]) -> str | None:
+    # Within one item of a batch: "at", "phone"; null for the item as a whole (not an object).
+    return _field_from_loc(list(loc)) if loc else None
+
+
+def item_error(exc: Exception) -> dict[str, Any]:
+    """One item's error in a batch answer: `{"status", "detail"}`, the status and body the single endpoint would
+    answer for that item alone (an item that does not match its schema is a 422 naming the item's own fields)."""
+    if isinstance(exc, PydanticValidationError):
+        return {"status": 422, "detail": _schema_items(exc.errors(include_input=False), _item_field)}
+    for exc_class, on_error in _HANDLERS:
+        if isinstance(exc, exc_class):
+            status, items, _headers = on_error(exc)
+            return {"status": status, "detail": items}
+    raise exc
 
 
 def register_error_handlers(api: NinjaAPI) -> None:

@@ -20,10 +20,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SkipValidation,
     StringConstraints,
     field_validator,
 )
 
+from collections_app.contact.checks import BATCH_CHECK_LIMIT
 from consent_app.models import FREE_TEXT_MAX_LENGTH
 from consent_app.validators import EARLIEST_YEAR, LATEST_YEAR, is_in_range
 
@@ -290,6 +292,30 @@ class ContactCheckOut(Schema):
     next_allowed_at: str | None
     local_times: dict[str, str]
     policy: PolicyOut
+
+
+class ContactCheckBatchIn(In):
+    # Each item is checked against ContactCheckIn on its own (contact/api.py), so that one bad item gets its own
+    # error instead of failing the batch: the body takes any JSON values there, and the document describes them as
+    # ContactCheckIn.
+    items: list[SkipValidation[ContactCheckIn]] = Field(
+        min_length=1, max_length=BATCH_CHECK_LIMIT,
+        description="1 to 1,000 pre-checks, each as the body of POST /contact-checks.",
+    )
+
+
+class ItemErrorOut(ErrorOut):
+    status: int = Field(description="What the single pre-check would answer for this item alone: 404 unknown "
+                                    "loan, 409 no policy in force, 422 invalid item or number.")
+
+
+class ContactCheckBatchResultOut(Schema):
+    decision: ContactCheckOut | None = Field(description="The decision; null when the item has an error.")
+    error: ItemErrorOut | None = Field(description="Why the item has no decision; null when it has one.")
+
+
+class ContactCheckBatchOut(Schema):
+    results: list[ContactCheckBatchResultOut] = Field(description="One per item, in the order of the items.")
 
 
 class ContactAttemptIn(In):

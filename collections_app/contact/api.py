@@ -9,12 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Status
+from pydantic import ValidationError as PydanticValidationError
 
-from audit_app.models import AuditAction
-from audit_app.services import audit_log
 from collections_app.api import schemas as s
+from collections_app.contact.checks import CheckRequest, LoanNotFound
 from collections_app.contact.selectors import decision_as_dict
-from collections_app.contact.services import attempt_record, contact_check
+from collections_app.contact.services import attempt_record, contact_check_batch, contact_check_by_ref
 from collections_app.loans.services import collector_by_username
 from consent_app.models import Consent, Restriction
 from consent_app.services import (
@@ -25,9 +25,10 @@ from consent_app.services import (
 )
 
 from ..api.auth import ApiRequest
-from ..api.errors import ApiError
+from ..api.errors import ApiError, item_error
 from ..api.lookups import _borrower, _loan, _phone_of
 from ..models import ContactAttempt
+from ..permissions import api_loans_visible_to
 
 router = Router()
 
@@ -139,19 +140,36 @@ def restriction_lift_post(
     summary="May this number be contacted about this loan on this channel now (or at `at`)?",
 )
 def contact_check_post(request: ApiRequest, payload: s.ContactCheckIn) -> Status:
-    with transaction.atomic():
-        loan = _loan(payload.loan_ref)
-        phone = _phone_of(loan.borrower, payload.phone)
-        at = payload.at or timezone.now()
-        decision = contact_check(loan=loan, phone=phone, channel=payload.channel, at=at)
-        body = decision_as_dict(decision)
-        # The dialer's pre-check is part of the compliance record: who asked, about what, and the verdict.
-        audit_log(
-            action=AuditAction.CONTACT_CHECKED, subject=loan, actor=request.auth,
-            data={"loan_ref": loan.loan_ref, "phone_id": phone.pk, "channel": payload.channel, "at": at,
-                  "allowed": decision.allowed, "reasons": [r["code"] for r in body["reasons"]], "source": "api"},
+    check = CheckRequest(payload.loan_ref, payload.phone, payload.channel, payload.at or timezone.now())
+    decision = contact_check_by_ref(check=check, loans=api_loans_visible_to(request.auth), actor=request.auth)
+    return Status(200, decision_as_dict(decision))
+
+
+@router.post(
+    "/contact-checks/batch",
+    operation_id="contact_check_batch",
+    response={200: s.ContactCheckBatchOut, **s.ERRORS},
+    tags=["contact"],
+    summary="Up to 1,000 pre-checks at once: one decision or error per item, in the same order",
+)
+def contact_check_batch_post(request: ApiRequest, payload: s.ContactCheckBatchIn) -> Status:
+    """Items without a time are judged at one instant, the batch's."""
+    now = timezone.now()
+    results: list[dict[str, Any]] = [{} for _item in payload.items]
+    checks = []
+    for i, raw in enumerate(payload.items):
+        try:
+            item = s.ContactCheckIn.model_validate(raw)
+        except PydanticValidationError as exc:
+            results[i] = {"decision": None, "error": item_error(exc)}
+            continue
+        checks.append(CheckRequest(item.loan_ref, item.phone, item.channel, item.at or now, item=i))
+    for result in contact_check_batch(checks=checks, loans=api_loans_visible_to(request.auth), actor=request.auth):
+        results[result.check.item] = (
+            {"decision": decision_as_dict(result.decision), "error": None} if result.decision is not None
+            else {"decision": None, "error": item_error(result.error or LoanNotFound())}
         )
-        return Status(200, body)
+    return Status(200, {"results": results})
 
 
 @router.post(

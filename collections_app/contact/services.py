@@ -3,12 +3,14 @@ policy versions."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,7 +30,9 @@ from ..models import (
     ContactPolicyVersion,
     Loan,
 )
-from .selectors import contact_snapshot, open_desk_calls
+from .checks import BATCH_CHECK_LIMIT, CheckRequest, CheckTarget, LoanNotFound, check_snapshots, check_targets
+from .selectors import LoanRow, PolicyMissing, _number_fact, contact_snapshot, open_desk_calls
+from .versions import current_generation
 
 
 def _lock_borrower(borrower_id: int) -> None:
@@ -38,8 +42,11 @@ def _lock_borrower(borrower_id: int) -> None:
     Borrower.objects.select_for_update().filter(pk=borrower_id).values_list("pk", flat=True).first()
 
 
+_CHANNELS = frozenset(c.value for c in policy.Channel)
+
+
 def _check_channel(channel: str) -> None:
-    if channel not in {c.value for c in policy.Channel}:
+    if channel not in _CHANNELS:
         raise ValidationError({"channel": _("Unknown channel.")})
 
 
@@ -57,12 +64,108 @@ def _stored_reasons(decision: policy.Decision) -> list[dict[str, Any]]:
 
 
 def contact_check(*, loan: Loan, phone: PhoneNumber, channel: str, at: datetime | None = None) -> policy.Decision:
-    """May this number be contacted about this loan on this channel at `at` (default now)? Read-only."""
+    """May this number be contacted about this loan on this channel at `at` (default now)? Read-only: two
+    queries, the policy generation and the facts (the versions come from the process's copy, contact/versions.py).
+    `loan` comes with its borrower, `phone` with its third party."""
     _check_channel(channel)
     _check_target(loan, phone)
     at = at or timezone.now()
-    snapshot, _version = contact_snapshot(loan=loan, phone=phone, at=at)
+    [found] = check_snapshots([CheckTarget(LoanRow.of(loan), _number_fact(phone), at)], current_generation())
+    if isinstance(found, PolicyMissing):
+        raise found
+    snapshot, _version = found
     return policy.evaluate(snapshot, channel=channel, at=at)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One pre-check's answer: the decision, or why there is none (`LoanNotFound`, a `ValidationError` naming the
+    field, `PolicyMissing`)."""
+
+    check: CheckRequest
+    decision: policy.Decision | None = None
+    error: Exception | None = None
+    loan_id: int | None = None
+    phone_id: int | None = None
+
+
+def _judge(checks: Sequence[CheckRequest], loans: QuerySet[Loan]) -> list[CheckResult]:
+    """Every check in the same queries (contact/checks.py): loans and numbers, then the facts."""
+    found, generation = check_targets(checks, loans=loans)
+    targets = [item for item in found if isinstance(item, CheckTarget)]
+    snapshots = iter(check_snapshots(targets, generation))
+    results = []
+    for check, item in zip(checks, found, strict=True):
+        if not isinstance(item, CheckTarget):
+            results.append(CheckResult(check, error=item.error, loan_id=item.loan_id))
+            continue
+        loan_id, phone_id = item.loan.pk, item.number.number_id
+        judged = next(snapshots)
+        if check.channel not in _CHANNELS:
+            error = ValidationError({"channel": _("Unknown channel.")})
+            results.append(CheckResult(check, error=error, loan_id=loan_id, phone_id=phone_id))
+        elif isinstance(judged, PolicyMissing):
+            results.append(CheckResult(check, error=judged, loan_id=loan_id, phone_id=phone_id))
+        else:
+            decision = policy.evaluate(judged[0], channel=check.channel, at=check.at)
+            results.append(CheckResult(check, decision=decision, loan_id=loan_id, phone_id=phone_id))
+    return results
+
+
+def _codes(decision: policy.Decision) -> list[str]:
+    return [str(r.code) for r in decision.reasons]
+
+
+def contact_check_by_ref(*, check: CheckRequest, loans: QuerySet[Loan], actor: Any) -> policy.Decision:
+    """The dialer's pre-check: the loan by reference within `loans` (the caller's scope, permissions.py), the
+    number as typed, found through the blind index. Raises `LoanNotFound`, a `ValidationError` on `phone` or
+    `PolicyMissing`. The check is part of the compliance record: who asked, about what, and the verdict.
+
+    Four queries: the loan with its borrower, the number and the policy generation; the facts; the audit event
+    (the only write, one INSERT: no transaction is opened for reads that PostgreSQL's READ COMMITTED would not
+    make consistent anyway)."""
+    [result] = _judge([check], loans)
+    if result.error is not None or result.decision is None:
+        raise result.error or LoanNotFound()
+    audit_log(
+        action=AuditAction.CONTACT_CHECKED, subject_type=Loan._meta.label_lower, subject_id=result.loan_id or "",
+        actor=actor,
+        data={"loan_ref": check.loan_ref, "phone_id": result.phone_id, "channel": check.channel, "at": check.at,
+              "allowed": result.decision.allowed, "reasons": _codes(result.decision), "source": "api"},
+    )
+    return result.decision
+
+
+def _refusal(error: Exception | None) -> str:
+    if isinstance(error, LoanNotFound):
+        return "loan_ref"
+    if isinstance(error, PolicyMissing):
+        return "policy"
+    if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+        return ",".join(sorted(error.error_dict))
+    return "invalid"
+
+
+def contact_check_batch(*, checks: Sequence[CheckRequest], loans: QuerySet[Loan], actor: Any) -> list[CheckResult]:
+    """Up to BATCH_CHECK_LIMIT pre-checks at once, one result per check in the same order (a check whose loan or
+    number is not found, or whose jurisdiction has no policy in force, gets its error, the others their
+    decision), in the same four queries as one check whatever their number. Checks are judged independently on
+    the same history: a pre-check reserves nothing. One audit event lists every check by ids (loan, number),
+    its position in the batch and its verdict or the field it was refused on; never a number."""
+    if len(checks) > BATCH_CHECK_LIMIT:
+        raise ValidationError({"items": _("At most %(n)d items.") % {"n": BATCH_CHECK_LIMIT}})
+    results = _judge(checks, loans)
+    audit_log(
+        action=AuditAction.CONTACT_BATCH_CHECKED, actor=actor,
+        data={"source": "api", "checks": [
+            {"item": r.check.item, "loan_id": r.loan_id, "phone_id": r.phone_id, "channel": r.check.channel,
+             "at": r.check.at, "allowed": r.decision.allowed, "reasons": _codes(r.decision)}
+            if r.decision is not None else
+            {"item": r.check.item, "loan_id": r.loan_id, "phone_id": r.phone_id, "refused": _refusal(r.error)}
+            for r in results
+        ]},
+    )
+    return results
 
 
 class CallAlreadyOpen(ValidationError):

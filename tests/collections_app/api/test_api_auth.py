@@ -208,6 +208,7 @@ def test_openapi_lists_every_endpoint(client):
         "/api/v1/restrictions/{restriction_id}/lift": {"post"},
         "/api/v1/payments": {"post"},
         "/api/v1/contact-checks": {"post"},
+        "/api/v1/contact-checks/batch": {"post"},
         "/api/v1/contact-attempts": {"post"},
         "/api/v1/complaints": {"post"},
     }
@@ -233,3 +234,71 @@ def test_openapi_lists_every_endpoint(client):
 )
 def test_the_api_enums_are_the_model_choices(literal, choices):
     assert set(literal.__args__) == set(choices.values)
+
+
+# --- The dialer's endpoints: one query for the token, its user and its roles, nothing cached --------------------
+
+PRE_CHECKS = [
+    ("/api/v1/contact-checks", {"loan_ref": "L-AUTH", "phone": "+8613800138000", "channel": "call"}),
+    ("/api/v1/contact-checks/batch",
+     {"items": [{"loan_ref": "L-AUTH", "phone": "+8613800138000", "channel": "call"}]}),
+]
+
+
+@pytest.fixture
+def dialer_loan(db):
+    from tests import factories as f
+
+    loan = f.LoanFactory(loan_ref="L-AUTH")
+    f.ConsentFactory(phone=f.PhoneNumberFactory(borrower=loan.borrower, e164="+8613800138000"))
+    return loan
+
+
+def _refuse_by_group_removal(user, row):
+    user.groups.remove(Group.objects.get(name=INTEGRATION))
+
+
+def _refuse_by_deactivation(user, row):
+    user.is_active = False
+    user.save()
+
+
+def _refuse_by_revocation(user, row):
+    from collections_app.api.auth import api_token_revoke
+
+    api_token_revoke(token=row, actor=None)
+
+
+@pytest.mark.parametrize(("url", "body"), PRE_CHECKS)
+@pytest.mark.parametrize(("refuse", "status"), [
+    (_refuse_by_group_removal, 403), (_refuse_by_deactivation, 401), (_refuse_by_revocation, 401),
+])
+def test_the_very_next_pre_check_after_a_token_loses_its_rights_is_refused(
+    client, integration_user, dialer_loan, url, body, refuse, status
+):
+    row, token = api_token_create(user=integration_user)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_ACCEPT_LANGUAGE": "en"}
+    assert client.post(url, body, content_type="application/json", **headers).status_code == 200
+    refuse(integration_user, row)
+    response = client.post(url, body, content_type="application/json", **headers)
+    assert response.status_code == status
+    assert response.json()["detail"][0]["field"] is None
+    checked = AuditEvent.objects.filter(action__in=[AuditAction.CONTACT_CHECKED, AuditAction.CONTACT_BATCH_CHECKED])
+    assert checked.count() == 1  # the refused request checked nothing
+
+
+def test_the_token_its_user_and_its_roles_are_one_query(rf, integration_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from collections_app.api.auth import ApiTokenAuth
+    from collections_app.permissions import is_collector, is_compliance, is_integration, is_supervisor
+
+    _row, token = api_token_create(user=integration_user)
+    ApiTokenAuth().authenticate(rf.post("/api/v1/contact-checks"), token)  # writes last_used_at, once a minute
+    with CaptureQueriesContext(connection) as queries:
+        user = ApiTokenAuth().authenticate(rf.post("/api/v1/contact-checks"), token)
+        roles = (is_integration(user), is_collector(user), is_supervisor(user), is_compliance(user))
+    assert roles == (True, False, False, False)
+    assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]
+    assert queries.captured_queries[0]["sql"].count("auth_user_groups") == 4  # one EXISTS per role group
