@@ -62,6 +62,7 @@ class PhoneRow:
     column: str  # "phone_1": where errors about this number are reported
     parsed: ParsedNumber
     index: str  # blind index of parsed.e164
+    last_four: str  # PhoneNumber.last_four of parsed.e164
     consent: ConsentRow | None
 
 

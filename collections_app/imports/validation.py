@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from collections_app.amounts import parse_amount
 from collections_app.models import CURRENCY_DECIMALS, LoanStatus
 from consent_app.models import JURISDICTION_REGIONS, Borrower, Consent, ConsentBasis, Jurisdiction, ref_validator
-from consent_app.phones import blind_index, parse_number
+from consent_app.phones import ParsedNumber, blind_index, parse_number
 from consent_app.validators import canonical_timezone, is_in_future, validate_in_range
 
 from .reader import Header
@@ -32,6 +32,10 @@ _AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")  # the sign is let through for parse_am
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _REF = re.compile(ref_validator.regex)  # the models' ref pattern, compiled once
 _REGION_ALIASES = {"UK": "GB"}  # the jurisdiction is spelt UK, the ISO 3166 region code is GB
+# The choices' values, once: `TextChoices.values` builds a new list at each use, three times a row.
+_JURISDICTIONS = frozenset(Jurisdiction.values)
+_STATUSES = frozenset(LoanStatus.values)
+_BASES = frozenset(ConsentBasis.values)
 
 Report = Callable[[str, str], None]  # (column, reason)
 
@@ -95,7 +99,7 @@ class RowValidator:
         except ValidationError as exc:
             error("timezone", " ".join(exc.messages))
         jurisdiction = get("jurisdiction").upper()
-        if jurisdiction not in Jurisdiction.values:
+        if jurisdiction not in _JURISDICTIONS:
             error("jurisdiction", _("Required: one of %(values)s.") % {"values": ", ".join(Jurisdiction.values)})
             jurisdiction = ""
 
@@ -122,7 +126,7 @@ class RowValidator:
                         error(column, message)
         due_date = _parse_date(get("due_date"), "due_date", error, required=True)
         status = get("status").lower() or LoanStatus.ACTIVE
-        if status not in LoanStatus.values:
+        if status not in _STATUSES:
             error("status", _("One of %(values)s (empty: active).") % {"values": ", ".join(LoanStatus.values)})
         collector = None
         if get("collector"):
@@ -178,8 +182,16 @@ class RowValidator:
                 error(column, _("Same number as %(col)s.") % {"col": seen[parsed.e164]})
                 continue
             seen[parsed.e164] = column
-            phones.append(PhoneRow(column=column, parsed=parsed, index=blind_index(parsed.e164), consent=consent))
+            phones.append(PhoneRow(column=column, parsed=parsed, index=blind_index(parsed.e164),
+                                   last_four=_last_four(parsed), consent=consent))
         return phones
+
+
+def _last_four(parsed: ParsedNumber) -> str:
+    """`consent_app.phones.last_four` of the number without parsing it a second time: its E.164 form is "+",
+    the country code of its region, then its national significant number."""
+    national = parsed.e164[1 + len(str(phonenumbers.country_code_for_region(parsed.region))):]
+    return national[-4:] if len(national) > 7 else ""
 
 
 def _parse_consent(get: Callable[[str], str], column: str, report: Report) -> ConsentRow | None:
@@ -201,7 +213,7 @@ def _parse_consent(get: Callable[[str], str], column: str, report: Report) -> Co
     if not channels or set(channels) - {"call", "sms"}:
         error(f"{column}_consent_channels", _("One or both of call, sms, separated by ';'."))
     basis = others["_consent_basis"].lower()
-    if basis not in ConsentBasis.values:
+    if basis not in _BASES:
         error(f"{column}_consent_basis", _("Required with a consent: one of %(values)s.")
               % {"values": ", ".join(ConsentBasis.values)})
     evidence = others["_consent_evidence"]

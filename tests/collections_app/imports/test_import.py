@@ -435,7 +435,7 @@ def test_when_a_bulk_write_fails_the_rows_are_written_one_by_one_through_the_ser
     def refuse(*args, **kwargs):
         raise IntegrityError("simulated: another writer created the same ref meanwhile")
 
-    monkeypatch.setattr("collections_app.imports.writer.bulk_create_with_history", refuse)
+    monkeypatch.setattr("collections_app.imports.writer.insert_with_history", refuse)
     f.LoanFactory(loan_ref="L0002")  # row 2's loan belongs to someone else: only that row is refused
 
     out, err, exc = run_import(write_csv(tmp_path / "loans.csv", [row(1), row(2), row(3)]))
@@ -461,7 +461,7 @@ def test_a_dry_run_saves_nothing(tmp_path):
 
 def test_an_unchanged_batch_costs_the_same_queries_for_1_row_and_for_40(tmp_path):
     """Re-importing unchanged rows: per batch one query each for borrowers, loans, numbers and consents,
-    plus the batch's audit event (3: lock the chain head, insert, move the head). Row savepoints excluded."""
+    plus the batch's audit event (one INSERT). Row savepoints excluded."""
     def queries_for(rows: int) -> int:
         path = write_csv(tmp_path / f"{rows}.csv", [row(n) for n in range(1, rows + 1)])
         run_import(path)
