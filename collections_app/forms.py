@@ -9,7 +9,18 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Model
+from django.forms.renderers import TemplatesSetting
 from django.utils.translation import gettext_lazy as _
+
+
+class DeskFormRenderer(TemplatesSetting):
+    """Every form of the desk through one template pack (templates/django/forms/desk/, settings.FORM_RENDERER): a
+    summary of the form's errors first (role="alert", each linked to its field; desk.js moves the focus to it after
+    a refused submit), then each field with its label, help, errors and widget. Django marks an invalid field
+    `aria-invalid` and points its `aria-describedby` at its help and at its error list, whose id it writes.
+    Layouts of their own render `{% error_summary form %}` (form_tags) and each field's `as_field_group`."""
+
+    form_template_name = "django/forms/desk/form.html"
 
 
 def add_service_errors(

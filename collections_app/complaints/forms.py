@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from collections_app.date_fields import DayField, DayTimeField
 from collections_app.forms import IdsChoiceField
 from consent_app.validators import is_in_future, validate_in_range
 
@@ -32,11 +33,9 @@ class ComplaintIntakeForm(forms.Form):
         label=_("Description"), widget=forms.Textarea(attrs={"rows": 6}), max_length=10_000,
         help_text=_("What the borrower says happened, in their words where possible."),
     )
-    received_at = forms.DateTimeField(
-        label=_("Received at"), required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text=_("Empty: now."), validators=[validate_in_range],
-    )
+    # One text box (collections_app.date_fields), on the reader's clock.
+    received_at = DayTimeField(label=_("Received at (your time)"), required=False, prefer="past",
+                               help_text=_("Empty: now."), validators=[validate_in_range])
     collectors: forms.ModelMultipleChoiceField[Any] = IdsChoiceField(
         label=_("Collectors concerned"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
         help_text=_("The first one selected decides which supervisor reviews the complaint."),
@@ -71,12 +70,16 @@ class TransitionForm(forms.Form):
     note = forms.CharField(label=_("How the borrower withdrew it"), widget=forms.Textarea(attrs={"rows": 2}),
                            required=False, max_length=5_000)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The page shows one form per move: ids of their own (id_resolved_outcome...), so each error names its box.
+        state = (self.data.get("to_state") if self.is_bound else self.initial.get("to_state")) or "move"
+        self.auto_id = "id_" + "".join(c for c in str(state) if c.isalnum() or c == "_")[:40] + "_%s"
+
 
 class ReportPeriodForm(forms.Form):
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                            validators=[validate_in_range])
-    end = forms.DateField(label=_("To (inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                          validators=[validate_in_range])
+    start = DayField(label=_("From"), required=False, prefer="past", validators=[validate_in_range])
+    end = DayField(label=_("To (inclusive)"), required=False, prefer="past", validators=[validate_in_range])
 
     MAX_DAYS = 366
 

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import cast
-from zoneinfo import ZoneInfo
+from typing import Any, cast
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from collections_app.date_fields import DayField, DayTimeField
 from collections_app.forms import is_storable_id
 from consent_app.models import FREE_TEXT_MAX_LENGTH, REVEAL_REASON_MAX_LENGTH, PhoneNumber
 from consent_app.validators import validate_in_range
@@ -17,6 +15,11 @@ from ..models import AttemptOutcome, AttemptParty
 
 class RevealForm(forms.Form):
     reason = forms.CharField(label=_("Why do you need the full number?"), max_length=REVEAL_REASON_MAX_LENGTH)
+
+    def __init__(self, *args: Any, phone_id: int, **kwargs: Any) -> None:
+        # One form per number on the account page: ids of their own, so each error names its own box.
+        kwargs.setdefault("auto_id", f"id_reveal_{phone_id}_%s")
+        super().__init__(*args, **kwargs)
 
 
 class NoteForm(forms.Form):
@@ -37,9 +40,12 @@ class CallForm(forms.Form):
 
 class HoldForm(forms.Form):
     # A temporary hold always ends (consent_app.services.restriction_place): the date is required.
-    until = forms.DateField(label=_("Hold until (borrower's date)"),
-                            widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_in_range])
+    until = DayField(label=_("Hold until (borrower's date)"), prefer="future", validators=[validate_in_range])
     reason = forms.CharField(label=_("Reason"), max_length=FREE_TEXT_MAX_LENGTH)
+
+    def __init__(self, *args: Any, borrower_zone: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(DayField, self.fields["until"]).in_zone(borrower_zone)
 
 
 class HoldLiftForm(forms.Form):
@@ -70,30 +76,21 @@ class OutcomeForm(forms.Form):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=AttemptOutcome.choices, widget=forms.RadioSelect)
     party = forms.ChoiceField(label=_("Who answered"), choices=[("", "—"), *AttemptParty.choices], required=False)
     opt_out = forms.BooleanField(label=_("Asked not to be called on this number again"), required=False)
-    callback_at = forms.DateTimeField(
-        label=_("Call back at (borrower's time)"), required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"], validators=[validate_in_range],
-    )
+    # One text box each (collections_app.date_fields), read on the borrower's clock.
+    callback_at = DayTimeField(label=_("Call back at (borrower's time)"), required=False, prefer="future",
+                               validators=[validate_in_range])
     promise_amount = forms.DecimalField(label=_("Promise to pay: amount"), required=False, min_value=0,
                                         decimal_places=2, max_digits=14)
-    promise_date = forms.DateField(label=_("Promise to pay: date"), required=False,
-                                   widget=forms.DateInput(attrs={"type": "date"}))
+    promise_date = DayField(label=_("Promise to pay: date"), required=False, prefer="future")
     dispute = forms.BooleanField(label=_("Borrower disputes the debt"), required=False)
     cease = forms.BooleanField(label=_("Borrower asks that all communication stop"), required=False)
-    hold_until = forms.DateField(label=_("Do not call before (borrower's date)"), required=False,
-                                 widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_in_range])
+    hold_until = DayField(label=_("Do not call before (borrower's date)"), required=False, prefer="future",
+                          validators=[validate_in_range])
     note = forms.CharField(label=_("Note"), required=False, max_length=4000,
                            widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, borrower_zone: str = "UTC", **kwargs):
-        self.borrower_zone = ZoneInfo(borrower_zone)
+    def __init__(self, *args: Any, borrower_zone: str = "UTC", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-
-    def clean_callback_at(self) -> datetime | None:
-        value = self.cleaned_data.get("callback_at")
-        if value is None:
-            return None
-        # The form shows the borrower's wall clock: interpret the naive value in the borrower's zone.
-        naive = timezone.make_naive(value) if timezone.is_aware(value) else value
-        return naive.replace(tzinfo=self.borrower_zone)
+        # The form shows the borrower's wall clock: what is typed is read there ("14:30" is 14:30 for them).
+        for name in ("callback_at", "promise_date", "hold_until"):
+            cast(DayField | DayTimeField, self.fields[name]).in_zone(borrower_zone)

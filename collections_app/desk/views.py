@@ -175,6 +175,7 @@ def _number_decisions(loan: Loan, now):
             # Which of the zones the call was judged in sets its next allowed time (the address's or the number's).
             "call_binding": policy.window_opening_zones(snapshot, call.next_allowed_at) if call.next_allowed_at
             else (),
+            "reveal_form": RevealForm(phone_id=phone.pk),
         })
     return rows
 
@@ -201,8 +202,17 @@ def _change_history(loan: Loan, limit: int = 40):
 @login_required
 @never_cache  # personal data (names, masked numbers, a call's tel: link): never kept by a cache
 def loan_detail(request: HttpRequest, loan_ref: str) -> HttpResponse:
-    loan = get_loan_for_user_or_404(request.user, loan_ref, Loan.objects.select_related("borrower",
-                                                                                          "assigned_collector"))
+    return _account_page(request, _account_of(request, loan_ref))
+
+
+def _account_of(request: HttpRequest, loan_ref: str) -> Loan:
+    return get_loan_for_user_or_404(request.user, loan_ref, Loan.objects.select_related("borrower",
+                                                                                        "assigned_collector"))
+
+
+def _account_page(request: HttpRequest, loan: Loan, *, note_form: NoteForm | None = None,
+                  hold_form: HoldForm | None = None, status: int = 200) -> HttpResponse:
+    """The account workspace; a note or a hold refused comes back on it with its form's errors (422)."""
     borrower = loan.borrower
     now = timezone.now()
     context = {
@@ -224,9 +234,10 @@ def loan_detail(request: HttpRequest, loan_ref: str) -> HttpResponse:
         "can_contact": can_contact(request.user, loan),
         "open_call": open_call_of(request.user, now),
         "can_manage_holds": can_manage_holds(request.user, loan),
-        "reveal_form": RevealForm(), "note_form": NoteForm(), "hold_form": HoldForm(),
+        "note_form": note_form or NoteForm(),
+        "hold_form": hold_form or HoldForm(borrower_zone=borrower.primary_zone),
     }
-    return render(request, "collections_app/account.html", context)
+    return render(request, "collections_app/account.html", context, status=status)
 
 
 @login_required
@@ -234,7 +245,7 @@ def loan_detail(request: HttpRequest, loan_ref: str) -> HttpResponse:
 def phone_reveal_view(request: HttpRequest, loan_ref: str, phone_id: int) -> HttpResponse:
     loan = get_loan_for_user_or_404(request.user, loan_ref, Loan.objects.select_related("borrower"))
     phone = get_object_or_404(PhoneNumber.objects.select_related("borrower"), pk=phone_id, borrower=loan.borrower)
-    form = RevealForm(request.POST)
+    form = RevealForm(request.POST, phone_id=phone.pk)
     if not form.is_valid():
         return render(request, "collections_app/_reveal.html", {"phone": phone, "loan": loan, "form": form},
                       status=422)
@@ -376,37 +387,38 @@ def attempt_detail(request: HttpRequest, attempt_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def note_create(request: HttpRequest, loan_ref: str) -> HttpResponse:
-    loan = get_loan_for_user_or_404(request.user, loan_ref)
+    loan = _account_of(request, loan_ref)
     form = NoteForm(request.POST)
     if form.is_valid():
-        note_add(loan=loan, text=form.cleaned_data["text"], actor=request.user)
-        messages.success(request, _("Note added."))
-    else:
-        messages.error(request, _("The note is empty or too long."))
-    return redirect("loan_detail", loan_ref=loan.loan_ref)
+        try:
+            note_add(loan=loan, text=form.cleaned_data["text"], actor=request.user)
+        except ValidationError as exc:
+            add_service_errors(form, exc, field_names={"note": "text"})
+        else:
+            messages.success(request, _("Note added."))
+            return redirect("loan_detail", loan_ref=loan.loan_ref)
+    # Refused: the account again, the note as typed and its error on it.
+    return _account_page(request, loan, note_form=form, status=422)
 
 
 @login_required
 @require_POST
 def hold_place(request: HttpRequest, loan_ref: str) -> HttpResponse:
-    loan = get_loan_for_user_or_404(request.user, loan_ref, Loan.objects.select_related("borrower"))
+    loan = _account_of(request, loan_ref)
     if not can_manage_holds(request.user, loan):
         raise Http404
-    form = HoldForm(request.POST)
-    if not form.is_valid():
-        for name, errors in form.errors.items():
-            label = form.fields[name].label if name in form.fields else ""
-            for error in errors:
-                messages.error(request, f"{label}: {error}" if label else str(error))
-        return redirect("loan_detail", loan_ref=loan.loan_ref)
-    try:
-        hold_until_place(loan=loan, until=form.cleaned_data["until"], reason=form.cleaned_data["reason"],
-                         actor=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("Hold placed."))
-    return redirect("loan_detail", loan_ref=loan.loan_ref)
+    form = HoldForm(request.POST, borrower_zone=loan.borrower.primary_zone)
+    if form.is_valid():
+        try:
+            hold_until_place(loan=loan, until=form.cleaned_data["until"], reason=form.cleaned_data["reason"],
+                             actor=request.user)
+        except ValidationError as exc:
+            add_service_errors(form, exc, field_names={"hold_until": "until"})
+        else:
+            messages.success(request, _("Hold placed."))
+            return redirect("loan_detail", loan_ref=loan.loan_ref)
+    # Refused: the account again, the hold form open with what was typed and its errors.
+    return _account_page(request, loan, hold_form=form, status=422)
 
 
 @login_required

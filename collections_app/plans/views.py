@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from collections_app.forms import add_service_errors
 from collections_app.permissions import may_cancel, may_decide, may_negotiate, may_read_reports
 
-from ..models import ApprovalLevel, PlanState, Promise
+from ..models import ApprovalLevel, Loan, PlanState, Promise
 from ..permissions import (
     get_loan_for_user_or_404,
     is_compliance,
@@ -46,7 +46,7 @@ def _reason_error(form: CancelForm, missing: str) -> ValidationError:
 
 
 def _negotiable_loan(request: HttpRequest, loan_ref: str) -> Any:
-    loan = get_loan_for_user_or_404(request.user, loan_ref)
+    loan = get_loan_for_user_or_404(request.user, loan_ref, Loan.objects.select_related("borrower"))
     if not may_negotiate(request.user, loan):
         raise PermissionDenied
     return loan
@@ -75,7 +75,7 @@ def plan_propose(request: HttpRequest, loan_ref: str) -> HttpResponse:
     loan = _negotiable_loan(request, loan_ref)
     data = request.POST if request.method == "POST" else None
     form = PlanForm(data, loan=loan)
-    formset = installment_formset(data)
+    formset = installment_formset(data, zone=loan.borrower.primary_zone)
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
             plan = services.plan_propose(
@@ -97,30 +97,36 @@ def plan_propose(request: HttpRequest, loan_ref: str) -> HttpResponse:
 
 @login_required
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    plan = plan_detail_for_user(request.user, pk)
+    return _plan_page(request, plan_detail_for_user(request.user, pk))
+
+
+def _plan_page(request: HttpRequest, plan: Any, *, cancel_form: CancelForm | None = None,
+               status: int = 200) -> HttpResponse:
+    """The plan's page; a cancellation refused comes back on it with its form's errors (422)."""
     history = plan.history.select_related("history_user").order_by("history_date", "history_id")
     return render(request, "collections_app/plans/plan_detail.html", {
         "plan": plan, "loan": plan.loan, "history": history,
         "can_decide": may_decide(request.user, plan),
         "can_cancel": may_cancel(request.user, plan.loan) and plan.state in ("pending_approval", "active"),
-        "decision_form": DecisionForm(), "cancel_form": CancelForm(),
-    })
+        "decision_form": DecisionForm(), "cancel_form": cancel_form or CancelForm(),
+    }, status=status)
 
 
 @login_required
 @require_POST
 def plan_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     plan = plan_detail_for_user(request.user, pk)
-    form = CancelForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise _reason_error(form, _("Say why the plan is cancelled."))
-        services.plan_cancel(plan=plan, reason=form.cleaned_data["reason"], actor=request.user)
-    except ValidationError as exc:
-        messages.error(request, _messages_of(exc))
-    else:
-        messages.success(request, _("The plan is cancelled."))
-    return redirect("plans:plan_detail", pk=plan.pk)
+    form = CancelForm(request.POST, required_message=_("Say why the plan is cancelled."))
+    if form.is_valid():
+        try:
+            services.plan_cancel(plan=plan, reason=form.cleaned_data["reason"], actor=request.user)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The plan is cancelled."))
+            return redirect("plans:plan_detail", pk=plan.pk)
+    # Refused: the plan's page again, the reason as typed and its error on it.
+    return _plan_page(request, plan, cancel_form=form, status=422)
 
 
 @login_required

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # The widget templates for FORM_RENDERER (collections_app.forms.DeskFormRenderer), found like any template.
+    "django.forms",
     "rules.apps.AutodiscoverRulesConfig",
     "simple_history",
     "axes",
@@ -122,6 +124,9 @@ TEMPLATES = [
         },
     }
 ]
+
+# Forms rendered with the desk's template pack (templates/django/forms/desk/): errors announced and linked to fields.
+FORM_RENDERER = "collections_app.forms.DeskFormRenderer"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -91,3 +91,31 @@
     focusedHref = null;
   });
 })();
+
+// A refused submit: the form comes back with a summary of its errors (templates/django/forms/desk/). The summary
+// takes the focus, so a screen reader reads it at once and the next Tab goes on into the form; the same when htmx
+// swaps a form in. Its links move the focus to the field they name.
+(function () {
+  "use strict";
+  function focusSummary(root) {
+    var summary = root.matches && root.matches("[data-error-summary]") ? root : root.querySelector("[data-error-summary]");
+    if (!summary) return;
+    summary.focus();
+    summary.scrollIntoView({ block: "nearest" });
+  }
+  document.addEventListener("DOMContentLoaded", function () { focusSummary(document); });
+  document.addEventListener("htmx:load", function (event) {
+    if (event.detail.elt !== document.body) focusSummary(event.detail.elt);
+  });
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-error-summary] a[href^='#']");
+    if (!link) return;
+    var field = document.getElementById(link.getAttribute("href").slice(1));
+    if (!field) return;
+    event.preventDefault();
+    var details = field.closest("details");
+    if (details) details.open = true;
+    field.focus();
+    field.scrollIntoView({ block: "center" });
+  });
+})();

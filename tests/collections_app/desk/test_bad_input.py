@@ -4,7 +4,6 @@ message does not repeat what was typed."""
 import datetime as dt
 
 import pytest
-from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -65,15 +64,27 @@ def hold_url(account):
 
 
 @pytest.mark.parametrize(("until", "message"), [
-    ("", "Hold until (borrower's date): This field is required."),
-    ("9999-12-31", "Hold until (borrower's date): The date must be between 1970 and 2199."),
+    ("", "This field is required."),
+    ("9999-12-31", "The date must be between 1970 and 2199."),
+    ("next week", "Write the date as YYYY-MM-DD"),
 ])
-def test_a_hold_without_an_end_or_with_an_end_out_of_range_is_refused(client, supervisor, account, hold_url,
-                                                                      until, message):
+def test_a_hold_without_an_end_or_with_an_end_out_of_range_is_refused_on_its_field(client, supervisor, account,
+                                                                                   hold_url, until, message):
     client.force_login(supervisor)
     response = client.post(hold_url, {"until": until, "reason": "supervisor pause"})
-    assert response.status_code == 302
-    assert [str(m) for m in get_messages(response.wsgi_request)] == [message]
+    assert response.status_code == 422  # the account page again, the hold form open on what was typed
+    assert message in " ".join(response.context["hold_form"].errors["until"])
+    page = response.content.decode()
+    assert 'aria-invalid="true"' in page and 'id="id_until_error"' in page
+    assert 'value="supervisor pause"' in page
+    assert not Restriction.objects.exists()
+
+
+def test_a_hold_ending_in_the_past_is_refused_on_the_date_by_the_service(client, supervisor, account, hold_url):
+    client.force_login(supervisor)
+    response = client.post(hold_url, {"until": "2027-03-01", "reason": "supervisor pause"})  # two days ago
+    assert response.status_code == 422
+    assert response.context["hold_form"].errors["until"] == ["The hold must end in the future."]
     assert not Restriction.objects.exists()
 
 

@@ -169,7 +169,9 @@ def test_a_reassignment_that_cannot_be_done_is_a_form_error_naming_the_field(cli
                            {"loan_ref": typed.format(ref=account.loan_ref), "collector": collector_name})
     assert response.status_code == 422
     assert message in " ".join(response.context["reassign_form"].errors[field])
-    assert f'id="id_{field}-error" role="alert"' in response.content.decode()
+    page = response.content.decode()
+    assert f'id="id_{field}_error"' in page and f'aria-describedby="id_{field}_error"' in page
+    assert 'role="alert"' in page
     account.refresh_from_db()
     assert account.assigned_collector.username == "collector_a"
 

@@ -84,8 +84,10 @@ def test_a_half_filled_installment_row_is_an_error_and_the_plan_is_not_saved(cli
     data["inst-1-amount"] = "100"
     response = client.post(url, data)
     assert response.status_code == 200
-    assert response.context["formset"].forms[1].non_field_errors() == [
-        "Give both a date and an amount, or leave the row empty."]
+    # On the box left empty: the one marked invalid, and named in the summary with its row.
+    assert response.context["formset"].forms[1].errors == {
+        "due_date": ["Give both a date and an amount, or leave the row empty."]}
+    assert 'id="id_inst-1-due_date_error"' in response.content.decode()
     assert not RepaymentPlan.objects.exists()
     # The same plan without the half row is saved: the row alone was what stopped it.
     del data["inst-1-amount"]
