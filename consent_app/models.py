@@ -369,6 +369,18 @@ class InconvenientTime(models.Model):
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
 
+class RevealPurpose(models.TextChoices):
+    """Why a reader opens a borrower's full name or national id in admin (`borrower_reveal`). A fixed list: the
+    PII_REVEALED event carries the code itself, as an event never holds typed text (the access record with a typed
+    reason, PiiAccess, is a number's)."""
+
+    IDENTITY_CHECK = "identity_check", _("Check the borrower's identity (a call, a letter)")
+    COMPLAINT_REVIEW = "complaint_review", _("Review a complaint")
+    DATA_SUBJECT_REQUEST = "data_subject_request", _("Answer the borrower's request about their data")
+    REGULATOR_REQUEST = "regulator_request", _("Answer a regulator's or a court's request")
+    RECORD_CORRECTION = "record_correction", _("Correct the record")
+
+
 class PiiAccess(models.Model):
     """One reading of a full phone number, with the reason the reader gave: the personal-data access record
     compliance reviews (the complaint evidence panel lists them). The PII_REVEALED audit event carries this row's

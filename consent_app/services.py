@@ -19,6 +19,7 @@ from audit_app.models import AuditAction
 from audit_app.services import audit_log
 from consent_app.validators import canonical_timezone, is_in_future, is_in_range
 
+from . import scopes
 from .history import with_change_reason
 from .models import (
     FREE_TEXT_MAX_LENGTH,
@@ -33,6 +34,7 @@ from .models import (
     Relation,
     Restriction,
     RestrictionKind,
+    RevealPurpose,
     ThirdPartyContact,
     WithdrawalChannel,
 )
@@ -416,6 +418,32 @@ def restriction_lift(
         data={"kind": restriction.kind, "borrower_ref": restriction.borrower.borrower_ref},
     )
     return restriction
+
+
+# The borrower's fields admin shows masked until they are revealed (`borrower_reveal`).
+BORROWER_REVEALABLE_FIELDS = ("full_name", "national_id")
+
+
+@transaction.atomic
+def borrower_reveal(*, borrower: Borrower, field: str, purpose: str, actor: Any) -> str:
+    """Return the borrower's full name or national id, and record who read it and why (a PII_REVEALED event on the
+    borrower naming the field and the purpose's code). Only for a reader whose scope holds the borrower; the
+    national id for whoever the `consent_app.see_national_id` permission grants (compliance officers)."""
+    if field not in BORROWER_REVEALABLE_FIELDS:
+        raise ValidationError({"field": _("This field is not revealed here.")})
+    if purpose not in RevealPurpose.values:
+        raise ValidationError({"purpose": _("Say why you need it.")})
+    if not getattr(actor, "is_authenticated", False) or not scopes.visible_to(
+        actor, Borrower.objects.filter(pk=borrower.pk)
+    ).exists():
+        raise PermissionDenied(_("You may not read this borrower's data."))
+    if field == "national_id" and not actor.has_perm("consent_app.see_national_id"):
+        raise PermissionDenied(_("You may not read this borrower's national id."))
+    audit_log(
+        action=AuditAction.PII_REVEALED, subject=borrower, actor=actor,
+        data={"borrower_ref": borrower.borrower_ref, "field": field, "reason": purpose},
+    )
+    return str(getattr(borrower, field))
 
 
 @transaction.atomic

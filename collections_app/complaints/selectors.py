@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from audit_app.models import AuditAction, AuditEvent
 from collections_app.permissions import complaints_reviewable_by, complaints_visible_to, get_complaint_for_user_or_404
-from consent_app.models import Consent, PhoneNumber, PiiAccess, Restriction, RestrictionKind
+from consent_app.models import Consent, PhoneNumber, PiiAccess, Restriction, RestrictionKind, RevealPurpose
 
 from ..models import (
     OPEN_COMPLAINT_STATES,
@@ -220,6 +220,16 @@ def _local_times(at: datetime, borrower_zone: str, phone_zones: list[str]) -> li
     return result
 
 
+def _reveal_reason(data: dict[str, Any], reasons: dict[int, str]) -> str:
+    """The reason a reveal gave: a number's typed one on its access record; a borrower's name or national id
+    revealed in admin carries its purpose's code (shown by its label); events written before the access record
+    existed carry the reason themselves."""
+    if data.get("access_id") in reasons:
+        return str(reasons[data["access_id"]])
+    reason = str(data.get("reason", ""))
+    return str(RevealPurpose(reason).label) if reason in RevealPurpose.values else reason
+
+
 def complaint_evidence(complaint: Complaint, *, now: datetime) -> Evidence:
     """What the reviewer needs in front of them, in five queries whatever the history length (six when numbers
     were revealed):
@@ -312,8 +322,7 @@ def complaint_evidence(complaint: Complaint, *, now: datetime) -> Evidence:
             number = revealed.masked if revealed is not None else "-"
         reveals.append(Reveal(
             at=row["occurred_at"], actor=row["actor_label"], number=number, field=str(data.get("field", "")),
-            # Events written before the access record existed carry the reason themselves.
-            reason=str(reasons[data["access_id"]] if data.get("access_id") in reasons else data.get("reason", "")),
+            reason=_reveal_reason(data, reasons),
         ))
     return Evidence(
         since=since, until=until, attempts=evidence_attempts, reveals=reveals,

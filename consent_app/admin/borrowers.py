@@ -1,12 +1,18 @@
-"""Borrowers and their third-party contacts in admin."""
+"""Borrowers and their third-party contacts in admin. A borrower's name and national id are masked everywhere in
+admin until a reader reveals one with a reason (BorrowerAdmin.reveal_view)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -16,13 +22,17 @@ from ..models import (
     InconvenientTime,
     PhoneNumber,
     Restriction,
+    RevealPurpose,
     ThirdPartyContact,
 )
 from ..services import (
+    BORROWER_REVEALABLE_FIELDS,
     ThirdPartyInput,
+    borrower_reveal,
     borrower_upsert,
     third_party_upsert,
 )
+from ..times import reader_time
 from .filters import (
     JurisdictionFilter,
     ZoneNeedsReviewFilter,
@@ -110,19 +120,65 @@ class ConsentInline(ReadOnlyInline):
 # --- Borrower ----------------------------------------------------------------------------------------------------
 
 
+class BorrowerChangeForm(forms.ModelForm):
+    """The borrower's page: the name and the national id are never put in a field (the page would hold them in
+    clear); a correction is typed into an empty one and replaces the stored value."""
+
+    new_full_name = forms.CharField(label=_("new full name"), required=False, max_length=200,
+                                    help_text=_("Empty: the name stays as it is."))
+    new_national_id = forms.CharField(label=_("new national id"), required=False, max_length=64,
+                                      help_text=_("Empty: the national id stays as it is."))
+
+    class Meta:
+        model = Borrower
+        fields = ("jurisdiction", "timezone")
+
+
+class BorrowerAddForm(forms.ModelForm):
+    class Meta:
+        model = Borrower
+        fields = ("borrower_ref", "full_name", "national_id", "jurisdiction", "timezone")
+
+
+class RevealForm(forms.Form):
+    purpose = forms.ChoiceField(label=_("Why do you need it?"), choices=[("", "---------"), *RevealPurpose.choices])
+
+
+MASKED = "***"
+
+
 @admin.register(Borrower)
 class BorrowerAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
-    pii_view_field = "borrower_admin_view"
+    """The name and the national id are masked on every page (the list, the change page, its history and versions)
+    until a reader reveals one, for themselves, with a reason (`reveal_view`, through `borrower_reveal`: a
+    PII_REVEALED audit event). The national id is revealed to compliance officers only."""
+
     phone_borrower_path = "pk"
     list_display = ("borrower_ref", "national_id_masked", "jurisdiction", "timezone", "created_at", "updated_at")
     list_filter = ("jurisdiction", ZoneNeedsReviewFilter, "created_at")
     search_fields = ("borrower_ref",)
     date_hierarchy = "created_at"
     inlines = (PhoneNumberInline, ThirdPartyInline, BorrowerRestrictionInline, InconvenientTimeInline)
+    form = BorrowerChangeForm
+    add_form = BorrowerAddForm
+
+    def _reveal_link(self, obj: Borrower, field: str, masked: str) -> str:
+        if obj.pk is None or not masked:
+            return masked or "-"
+        url = reverse("admin:consent_app_borrower_reveal", args=[obj.pk, field])
+        return format_html('{} <a class="button reveal" href="{}">{}</a>', masked, url, _("Reveal"))
+
+    @admin.display(description=_("full name"))
+    def full_name_masked(self, obj: Borrower) -> str:
+        return self._reveal_link(obj, "full_name", MASKED if obj.full_name else "")
 
     @admin.display(description=_("national id"))
     def national_id_masked(self, obj: Borrower) -> str:
         return mask_national_id(obj.national_id)
+
+    @admin.display(description=_("national id"))
+    def national_id_revealable(self, obj: Borrower) -> str:
+        return self._reveal_link(obj, "national_id", mask_national_id(obj.national_id))
 
     @admin.display(description=_("consents"))
     def consents_summary(self, obj: Borrower) -> str:
@@ -134,27 +190,34 @@ class BorrowerAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (link_to(c, f"#{c.pk}"), c.phone.masked, ", ".join(c.channels), c.state_at(), c.get_basis_display(),
-                 c.granted_at.date())
+                 reader_time(c.granted_at))
                 for c in consents
             ),
         )
         return format_html("<table>{}</table>", rows) if rows else "-"
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        # The national id in full only for whoever may correct it (compliance); others see it masked.
-        may_see = request.user.has_perm("consent_app.change_borrower")
-        personal = ["full_name", "national_id"] if may_see else ["full_name", "national_id_masked"]
-        fields = ["borrower_ref", *personal, "jurisdiction", "timezone"]
-        return fields + (["consents_summary", "created_at", "updated_at"] if obj is not None else [])
+        if obj is None:
+            return ["borrower_ref", "full_name", "national_id", "jurisdiction", "timezone"]
+        # The national id can be revealed by whoever the see_national_id permission grants (compliance).
+        national_id = ("national_id_revealable" if request.user.has_perm("consent_app.see_national_id")
+                       else "national_id_masked")
+        corrections = ["new_full_name", "new_national_id"] if self.has_change_permission(request, obj) else []
+        return ["borrower_ref", "full_name_masked", national_id, *corrections, "jurisdiction", "timezone",
+                "consents_summary", "created_at", "updated_at"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        readonly = ["national_id_masked", "consents_summary", "created_at", "updated_at"]
+        readonly = ["full_name_masked", "national_id_masked", "national_id_revealable", "consents_summary",
+                    "created_at", "updated_at"]
         return readonly + (["borrower_ref"] if obj is not None else [])
 
     def save_model(self, request: HttpRequest, obj: Borrower, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        full_name = (data.get("new_full_name") or "").strip() or obj.full_name
+        national_id = (data.get("new_national_id") or "").strip() or obj.national_id
         borrower, _created = borrower_upsert(
-            borrower_ref=obj.borrower_ref, full_name=obj.full_name, jurisdiction=obj.jurisdiction,
-            national_id=obj.national_id, timezone_name=obj.timezone, actor=request.user, reason="changed in admin",
+            borrower_ref=obj.borrower_ref, full_name=full_name, jurisdiction=obj.jurisdiction,
+            national_id=national_id, timezone_name=obj.timezone, actor=request.user, reason="changed in admin",
         )
         adopt(obj, borrower)
 
@@ -164,6 +227,41 @@ class BorrowerAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
         # No service for inconvenient times: saved with a change reason and an ADMIN_CHANGE audit event.
         save_formset_audited(request, formset)
         return None
+
+    # --- Revealing the name or the national id, for one reader ----------------------------------------------------
+
+    def get_urls(self) -> list[Any]:
+        reveal = path("<path:object_id>/reveal/<str:field>/", self.admin_site.admin_view(self.reveal_view),
+                      name="consent_app_borrower_reveal")
+        return [reveal, *super().get_urls()]
+
+    def reveal_view(self, request: HttpRequest, object_id: str, field: str) -> HttpResponse:
+        """Ask why (GET), then show the value to this reader in this answer only (POST, never stored by a cache),
+        recorded by borrower_reveal. Another team's borrower is a 404; the national id to others than compliance a
+        403."""
+        if field not in BORROWER_REVEALABLE_FIELDS:
+            raise Http404
+        borrower = cast(Borrower, self._check_in_scope(request, object_id))
+        if not self.has_view_or_change_permission(request, borrower):
+            raise PermissionDenied
+        if field == "national_id" and not request.user.has_perm("consent_app.see_national_id"):
+            raise PermissionDenied
+        form = RevealForm(request.POST or None)
+        value = None
+        if request.method == "POST" and form.is_valid():
+            value = borrower_reveal(borrower=borrower, field=field, purpose=form.cleaned_data["purpose"],
+                                    actor=request.user)
+        label = {"full_name": _("full name"), "national_id": _("national id")}[field]
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "original": borrower,
+            "title": _("Reveal the %(field)s of %(ref)s") % {"field": label, "ref": borrower.borrower_ref},
+            "field_label": label, "form": form, "value": value,
+        }
+        response = TemplateResponse(request, "consent_app/admin/borrower_reveal.html", context,
+                                    status=422 if request.method == "POST" and value is None else 200)
+        add_never_cache_headers(response)
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 # --- Third-party contacts ----------------------------------------------------------------------------------------

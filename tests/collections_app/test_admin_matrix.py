@@ -453,19 +453,29 @@ def _views(label: str) -> list[str]:
     if isinstance(model_admin, PhoneSearchMixin):
         views.append("number_search[other]")
     views += [f"url[{name}]" for name in _custom_url_names(model_admin)]
+    views += [f"row_url[{name}/{variant}/{t}]" for name in _row_url_names(model_admin) for variant in ROW_URLS[name]
+              for t in tags]
     return views
 
 
 _STANDARD_URL_SUFFIXES = ("_changelist", "_add", "_history", "_delete", "_change", "_simple_history")
 
 
-def _custom_url_names(model_admin: Any) -> list[str]:
-    """The admin's own pages beyond Django's (reports, exports): named URLs without arguments."""
+def _custom_url_names(model_admin: Any, *, of_a_row: bool = False) -> list[str]:
+    """The admin's own pages beyond Django's (reports, exports): named URLs without arguments, or (`of_a_row`) the
+    pages of one row (a borrower's reveal), whose arguments start with the row's id."""
     names = []
     for pattern in model_admin.get_urls():
         name = getattr(pattern, "name", None)
-        if name and not name.endswith(_STANDARD_URL_SUFFIXES):
+        if name and not name.endswith(_STANDARD_URL_SUFFIXES) and bool(pattern.pattern.converters) is of_a_row:
             names.append(name)
+    return names
+
+
+def _row_url_names(model_admin: Any) -> list[str]:
+    names = _custom_url_names(model_admin, of_a_row=True)
+    undescribed = [name for name in names if name not in ROW_URLS]
+    assert not undescribed, f"describe the admin's row pages {undescribed} in ROW_URLS"
     return names
 
 
@@ -478,13 +488,22 @@ CUSTOM_URL_READERS = {
 }
 
 
+# The admins' own pages of one row: per page, its variants (the arguments after the row's id) and who may open them
+# on a row of their scope (the others get a refusal, and the row outside the scope a 404). A row page not listed
+# fails the matrix.
+ROW_URLS: dict[str, dict[str, tuple[tuple[str, ...], frozenset[str]]]] = {
+    # The borrower's name to whoever may read the borrower; the national id to compliance officers only.
+    "consent_app_borrower_reveal": {"full_name": (("full_name",), SCS), "national_id": (("national_id",), CS)},
+}
+
+
 # Kinds of cell that only differ from another cell by the request's method on the same URL: for users who cannot use
 # the admin at all, the admin's gate (AdminSite.admin_view) answers before the method or the row matter, so they get
 # every URL once (GET, and the POSTs of the actions and the number search) on the first row.
 _SAME_URL_AS_A_GET = ("change_post", "revert", "add_post")
 # For the roles that see every row, the own team's row, the other team's and the shared borrower's are the same
 # case: their row pages are checked on the other team's row.
-_ROW_KINDS = ("change", "change_post", "history", "version", "revert", "delete")
+_ROW_KINDS = ("change", "change_post", "history", "version", "revert", "delete", "row_url")
 # A superuser counts as a compliance officer in every scope (`permissions.is_compliance`): where the two have the same
 # rights on an admin, the compliance officer's cells stand for the superuser's beyond the changelist, the change
 # page and the actions.
@@ -500,6 +519,8 @@ def _applies(label: str, role: str, view: str) -> bool:
     exercised here (the areas' own tests do)."""
     kind, _, tag = view.partition("[")
     tag = tag.rstrip("]")
+    if kind == "row_url":  # "<url name>/<variant>/<row tag>": a row page, judged as the row's other pages
+        tag = tag.rsplit("/", 1)[-1]
     if role in NO_ADMIN:
         if role == "integration" and kind not in ("changelist", "change", "action"):
             return False  # not staff, like the collector, who gets every URL: the same answer of the same gate
@@ -580,6 +601,12 @@ def test_admin_matrix(client, world, label, role, view):
         readers = CUSTOM_URL_READERS.get(tag, ONLY_SU)
         expected = LOGIN if no_admin else OK if role in readers else REFUSED
         check_response(world, role, client.get(reverse(f"admin:{tag}")), expected, where)
+    elif kind == "row_url":
+        name, variant, row_tag = tag.split("/")
+        args, readers = ROW_URLS[name][variant]
+        row = world.row(label, row_tag)
+        expected = LOGIN if no_admin else OK if role in readers and sees_row(label, role, row_tag) else REFUSED
+        check_response(world, role, client.get(reverse(f"admin:{name}", args=[row.pk, *args])), expected, where)
     else:
         raise AssertionError(view)
 
