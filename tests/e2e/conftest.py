@@ -40,6 +40,27 @@ def page(browser):
 
 
 @pytest.fixture
+def open_page(browser):
+    """Opens pages, each in its own browser context (its own cookies), at one of the desk's screens
+    (helpers.VIEWPORTS): `open_page(PHONE)`, or `open_page(LAPTOP, storage_state=other.context.storage_state())`
+    to carry a signed-in session over. All are closed at the end of the test."""
+    contexts = []
+
+    def open_(viewport, storage_state=None):
+        options = {"is_mobile": True, "has_touch": True, "device_scale_factor": 2} if viewport.phone else {}
+        context = browser.new_context(viewport={"width": viewport.width, "height": viewport.height},
+                                      locale="zh-CN", storage_state=storage_state, **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
 def artifacts():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS

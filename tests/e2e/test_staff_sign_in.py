@@ -11,6 +11,7 @@ import time_machine
 from django_otp.oath import TOTP
 
 from tests import factories as f
+from tests.e2e.helpers import submit_password
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -23,18 +24,11 @@ def _code(secret_key: str) -> str:
     return f"{TOTP(b32decode(key + '=' * (-len(key) % 8))).token():06d}"
 
 
-def _password(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", f.PASSWORD)
-    page.click("button[type=submit].primary")
-
-
 def test_a_supervisor_enrols_an_authenticator_then_signs_in_with_its_code(page, live_server, reference_data):
     f.make_supervisor("supervisor_otp", "Team OTP")
 
     with time_machine.travel(MORNING, tick=True):
-        _password(page, live_server, "supervisor_otp")
+        submit_password(page, live_server, "supervisor_otp")
         page.wait_for_url(re.compile(r".*/accounts/second-factor/enrol/.*"))
         assert page.get_attribute("p.qr img", "src").startswith("data:image/svg+xml")
         secret_key = page.inner_text("[data-secret-key]")
@@ -49,7 +43,7 @@ def test_a_supervisor_enrols_an_authenticator_then_signs_in_with_its_code(page, 
 
     # The next sign-in, a few minutes later (a code is accepted once, so not within the same 30 seconds).
     with time_machine.travel(MORNING + dt.timedelta(minutes=5), tick=True):
-        _password(page, live_server, "supervisor_otp")
+        submit_password(page, live_server, "supervisor_otp")
         page.wait_for_url(re.compile(r".*/accounts/second-factor/\?next=.*"))
         page.goto(f"{live_server.url}/admin/")
         page.wait_for_url(re.compile(r".*/accounts/second-factor/\?next=%2Fadmin%2F"))
