@@ -36,7 +36,7 @@ from collections_app.models import Loan
 from consent_app.models import Borrower, Consent, PhoneNumber
 from consent_app.services import PhoneInput, borrower_upsert, consent_grant, phone_add
 
-from .bulk import insert_with_history, update_with_history
+from .bulk import insert_with_history, new_object, update_with_history
 from .rows import BORROWER_COLUMNS, LOAN_COLUMNS, ROW, ConsentRow, ImportRow, PhoneRow, Rejected, RowError, RowRejected
 
 IMPORT_REASON = "csv import"
@@ -158,8 +158,8 @@ class BatchWriter:
         plan = RowPlan(row=row)
         borrower = state.borrowers.get(row.borrower_ref) or pending.borrowers.get(row.borrower_ref)
         if borrower is None:
-            borrower = Borrower(
-                borrower_ref=row.borrower_ref, full_name=row.full_name, national_id=row.national_id,
+            borrower = new_object(
+                Borrower, borrower_ref=row.borrower_ref, full_name=row.full_name, national_id=row.national_id,
                 timezone=row.timezone, jurisdiction=row.jurisdiction,
             )
             plan.borrower = borrower
@@ -177,9 +177,9 @@ class BatchWriter:
             key = (row.borrower_ref, p.index)
             phone = state.phones.get(key) or pending.phones.get(key)
             if phone is None:
-                phone = PhoneNumber(
-                    borrower=borrower, e164=p.parsed.e164, blind_index=p.index, last_four=p.last_four,
-                    region=p.parsed.region, kind=p.parsed.kind, zones=list(p.parsed.zones),
+                phone = new_object(
+                    PhoneNumber, {"borrower": borrower}, e164=p.parsed.e164, blind_index=p.index,
+                    last_four=p.last_four, region=p.parsed.region, kind=p.parsed.kind, zones=list(p.parsed.zones),
                 )
                 plan.phones[key] = phone
                 plan.changes["phones_added"] += 1
@@ -190,17 +190,18 @@ class BatchWriter:
             ckey = _consent_key(key, p.consent)
             if ckey in state.consents or ckey in pending.consents or ckey in plan.consents:
                 continue
-            plan.consents[ckey] = Consent(
-                phone=phone, allows_call="call" in p.consent.channels, allows_sms="sms" in p.consent.channels,
-                basis=p.consent.basis, evidence_ref=p.consent.evidence_ref, granted_at=p.consent.granted_at,
-                expires_at=p.consent.expires_at,
+            plan.consents[ckey] = new_object(
+                Consent, {"phone": phone}, allows_call="call" in p.consent.channels,
+                allows_sms="sms" in p.consent.channels, basis=p.consent.basis, evidence_ref=p.consent.evidence_ref,
+                granted_at=p.consent.granted_at, expires_at=p.consent.expires_at,
             )
             plan.changes["consents_recorded"] += 1
 
         if loan is None:
-            plan.loan = Loan(
-                loan_ref=row.loan_ref, borrower=borrower, principal=row.principal, balance=row.balance,
-                currency=row.currency, due_date=row.due_date, status=row.status, assigned_collector=row.collector,
+            plan.loan = new_object(
+                Loan, {"borrower": borrower}, loan_ref=row.loan_ref, principal=row.principal, balance=row.balance,
+                currency=row.currency, due_date=row.due_date, status=row.status,
+                assigned_collector_id=row.collector.pk if row.collector is not None else None,
             )
             plan.changes["loans_created"] += 1
             if row.collector is not None:
