@@ -14,13 +14,40 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEvent
+from .models import AuditAction, AuditEvent, subject_type_label
+
+
+class ActionFilter(admin.SimpleListFilter):
+    """The actions by their labels (the column holds codes)."""
+
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return sorted(AuditAction.choices, key=lambda choice: str(choice[1]))
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
+class SubjectTypeFilter(admin.SimpleListFilter):
+    """The subject types recorded, by their models' names."""
+
+    title = _("subject type")
+    parameter_name = "subject_type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        types = AuditEvent.objects.order_by().values_list("subject_type", flat=True).distinct()
+        return sorted(((t, subject_type_label(t)) for t in types), key=lambda choice: choice[1])
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        return queryset.filter(subject_type=self.value()) if self.value() else queryset
 
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("occurred_at", "action", "actor_label", "subject")
-    list_filter = ("action", "occurred_at", "subject_type")
+    list_display = ("occurred_at", "action_label", "actor_label", "subject")
+    list_filter = (ActionFilter, "occurred_at", SubjectTypeFilter)
     search_fields = ("=subject_id",)
     search_help_text = _("Exact subject id (e.g. the borrower's or consent's database id).")
     date_hierarchy = "occurred_at"
@@ -28,13 +55,17 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_per_page = 100
     # The log grows without bound: skip the unfiltered COUNT(*) on every page.
     show_full_result_count = False
-    fields = ("occurred_at", "action", "actor_label", "actor", "subject", "data_pretty", "seq", "sealed_at", "key_id",
-              "prev_hash", "hash")
+    fields = ("occurred_at", "action_label", "actor_label", "actor", "subject", "data_pretty", "seq", "sealed_at",
+              "key_id", "prev_hash", "hash")
     readonly_fields = fields
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_label(self, obj: AuditEvent) -> str:
+        return obj.get_action_display()
 
     @admin.display(description=_("subject"), ordering="subject_type")
     def subject(self, obj: AuditEvent) -> str:
-        label = f"{obj.subject_type}#{obj.subject_id}"
+        label = obj.subject_label
         if "." not in obj.subject_type or not obj.subject_id:
             return label
         app_label, model_name = obj.subject_type.split(".", 1)

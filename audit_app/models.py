@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .chain import EventContent
@@ -174,7 +176,8 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.action} {self.subject_type}#{self.subject_id}"
+        when = timezone.localtime(self.occurred_at)
+        return f"{when:%Y-%m-%d %H:%M:%S} {self.get_action_display()} {self.subject_label}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
@@ -206,3 +209,18 @@ class AuditEvent(models.Model):
             return str(AuditAction(self.action).label)
         except ValueError:
             return self.action
+
+    @property
+    def subject_label(self) -> str:
+        """The subject in words: its model's name and id (借款 #99), not `collections_app.loan#99`."""
+        return f"{subject_type_label(self.subject_type)} #{self.subject_id}" if self.subject_id \
+            else subject_type_label(self.subject_type)
+
+
+def subject_type_label(subject_type: str) -> str:
+    """An event's subject type (`collections_app.promise`) as its model's name in the reader's language; a type
+    that names no model (an export's `…#export`) as it is."""
+    try:
+        return str(apps.get_model(subject_type)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return subject_type

@@ -253,7 +253,7 @@ class Consent(models.Model):
         verbose_name_plural = _("consents")
 
     def __str__(self) -> str:
-        return f"consent #{self.pk} ({', '.join(self.channels)})"
+        return _("consent #%(id)s (%(channels)s)") % {"id": self.pk, "channels": self.channel_labels}
 
     @property
     def channels(self) -> list[str]:

@@ -99,11 +99,15 @@ def sources_table(sources: Any) -> SafeString:
 class ContactPolicyVersionAdmin(_HistoryReadOnly, ScopedAdminMixin, SimpleHistoryAdmin):
     form = ContactPolicyVersionForm
     list_display = ["policy", "version", "effective_from", "daily_attempt_cap", "rolling_attempt_cap",
-                    "conversation_cooldown_days", "created_by", "change_note"]
+                    "conversation_cooldown_days", "created_by", "note_label"]
     list_filter = ["policy"]
     list_select_related = ["policy", "created_by"]
     ordering = ["policy", "-version"]
     readonly_fields = ["sources_table"]
+
+    @admin.display(description=_("change note"), ordering="change_note")
+    def note_label(self, obj: ContactPolicyVersion) -> str:
+        return obj.display_change_note
 
     @admin.display(description=_("legal sources"))
     def sources_table(self, obj: ContactPolicyVersion) -> SafeString:
@@ -158,11 +162,15 @@ class VersionInline(ScopedAdminMixin, admin.TabularInline):
 
 @admin.register(ContactPolicy)
 class ContactPolicyAdmin(_HistoryReadOnly, ScopedAdminMixin, SimpleHistoryAdmin):
-    list_display = ["code", "name", "jurisdiction", "new_version_link"]
+    list_display = ["code", "name_label", "jurisdiction", "new_version_link"]
     inlines = [VersionInline]
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description=_("name"), ordering="name")
+    def name_label(self, obj: ContactPolicy) -> str:
+        return obj.display_name
 
     @admin.display(description=_("New version"))
     def new_version_link(self, obj: ContactPolicy) -> str:

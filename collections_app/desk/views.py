@@ -66,6 +66,7 @@ from consent_app.services import phone_reveal
 
 from .. import policy
 from ..http import AuthenticatedRequest
+from ..labels import DIAL_REVEAL_REASON
 from ..models import Callback, ContactAttempt, Loan, Note, Notification, Promise, WorklistEntry
 from ..permissions import (
     can_contact,
@@ -375,7 +376,7 @@ def attempt_detail(request: HttpRequest, attempt_id: int) -> HttpResponse:
         # The dial link carries the full number: reading it is a personal-data access, logged with its reason.
         # An inbound call needs none: the borrower is already on the line.
         with transaction.atomic():
-            number = phone_reveal(phone=attempt.phone, actor=request.user, reason="dial")
+            number = phone_reveal(phone=attempt.phone, actor=request.user, reason=DIAL_REVEAL_REASON)
     return render(request, "collections_app/attempt.html", {
         "attempt": attempt, "loan": loan, "form": form, "number": number,
         # What the collector needs during the call: the balance (on the loan) and the promises made before.
@@ -560,7 +561,8 @@ def team_reassign(request: HttpRequest) -> HttpResponse:
         form.add_error("collector", _("%(loan)s is already assigned to %(collector)s.") % {
             "loan": loan.loan_ref, "collector": target.username})
         return _team_page(request, form, status=422)
-    loan_assign(loan=loan, collector=target, actor=request.user, reason=_("reassigned by supervisor"))
+    # A fixed code, as every change reason (shown in the reader's language: collections_app.labels).
+    loan_assign(loan=loan, collector=target, actor=request.user, reason="reassigned by supervisor")
     messages.success(request, _("%(loan)s reassigned to %(collector)s.") % {"loan": loan.loan_ref,
                                                                            "collector": target.username})
     # Back to the search it was picked from (a path of this desk, never another site), else the team page.

@@ -6,12 +6,28 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .core import Loan
 
 # --- Contact policies -------------------------------------------------------------------------------------------
+
+# The preset policies' names and their first version's note as installed (migration 0005), shown in the reader's
+# language; a name or a note a compliance officer typed is shown as typed.
+PRESET_TEXTS = {
+    "China — CBA 2026 collection guideline, Civil Code art. 1033, PIPL": _(
+        "China — CBA 2026 collection guideline, Civil Code art. 1033, PIPL"),
+    "United States — FDCPA and Regulation F (12 CFR part 1006)": _(
+        "United States — FDCPA and Regulation F (12 CFR part 1006)"),
+    "United Kingdom — FCA CONC 7": _("United Kingdom — FCA CONC 7"),
+    "Preset loaded at installation.": _("Preset loaded at installation."),
+}
+
+
+def preset_text(text: str) -> str:
+    return str(PRESET_TEXTS.get(text, text))
 
 
 class ContactPolicy(models.Model):
@@ -32,7 +48,11 @@ class ContactPolicy(models.Model):
         verbose_name_plural = _("contact policies")
 
     def __str__(self) -> str:
-        return f"{self.code} — {self.name}"
+        return f"{self.code} — {self.display_name}"
+
+    @property
+    def display_name(self) -> str:
+        return preset_text(self.name)
 
 
 class ContactPolicyVersion(models.Model):
@@ -85,12 +105,16 @@ class ContactPolicyVersion(models.Model):
         verbose_name_plural = _("contact policy versions")
 
     def __str__(self) -> str:
-        return f"{self.policy.code} v{self.version}"
+        return _("%(code)s version %(version)s") % {"code": self.policy.code, "version": self.version}
 
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:
             raise ValueError("A contact policy version is immutable: create a new version instead.")
         super().save(*args, **kwargs)
+
+    @property
+    def display_change_note(self) -> str:
+        return preset_text(self.change_note)
 
 
 class PolicyGeneration(models.Model):
@@ -204,7 +228,11 @@ class ContactAttempt(models.Model):
         verbose_name_plural = _("contact attempts")
 
     def __str__(self) -> str:
-        return f"{self.channel} {self.started_at:%Y-%m-%d %H:%M} {self.outcome or 'in progress'}"
+        # The reader's language and clock: the admin shows an attempt by this (breadcrumbs, choices).
+        return _("%(channel)s %(when)s %(outcome)s") % {
+            "channel": self.get_channel_display(), "when": f"{timezone.localtime(self.started_at):%Y-%m-%d %H:%M}",
+            "outcome": self.get_outcome_display() if self.outcome else _("in progress"),
+        }
 
     @property
     def in_progress(self) -> bool:

@@ -55,7 +55,7 @@ class Note(models.Model):
         verbose_name_plural = _("notes")
 
     def __str__(self) -> str:
-        return f"note #{self.pk} on {self.loan}"
+        return _("note #%(id)s on %(loan)s") % {"id": self.pk, "loan": self.loan}
 
 
 class WorklistEntry(models.Model):

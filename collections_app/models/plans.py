@@ -148,7 +148,8 @@ class Promise(models.Model):
         verbose_name_plural = _("promises to pay")
 
     def __str__(self) -> str:
-        return f"promise #{self.pk} {self.amount} by {self.due_date}"
+        return _("promise #%(id)s: %(amount)s by %(date)s") % {"id": self.pk, "amount": self.amount,
+                                                                 "date": self.due_date}
 
 
 # --- Repayment plans ---------------------------------------------------------------------------------------------
@@ -210,7 +211,8 @@ class RepaymentPlan(models.Model):
         verbose_name_plural = _("repayment plans")
 
     def __str__(self) -> str:
-        return f"plan #{self.pk} ({self.kind}, {self.state})"
+        return _("plan #%(id)s (%(kind)s, %(state)s)") % {"id": self.pk, "kind": self.get_kind_display(),
+                                                             "state": self.get_state_display()}
 
 
 class Installment(models.Model):
@@ -240,7 +242,8 @@ class Installment(models.Model):
         verbose_name_plural = _("installments")
 
     def __str__(self) -> str:
-        return f"#{self.number} {self.amount} due {self.due_date}"
+        return _("#%(number)s: %(amount)s due %(date)s") % {"number": self.number, "amount": self.amount,
+                                                               "date": self.due_date}
 
     @property
     def outstanding(self) -> Decimal:
@@ -302,4 +305,5 @@ class Allocation(models.Model):
         verbose_name_plural = _("payment allocations")
 
     def __str__(self) -> str:
-        return f"{self.amount} of payment {self.payment_id} → {self.kind}"
+        return _("%(amount)s of payment %(payment)s → %(kind)s") % {
+            "amount": self.amount, "payment": self.payment_id, "kind": self.get_kind_display()}

@@ -5,10 +5,11 @@ The codes are used verbatim by the API, the UI and compliance reports: never ren
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
@@ -101,9 +102,9 @@ MESSAGES: Mapping[ReasonCode, Any] = MappingProxyType(
         ReasonCode.CONSENT_WITHDRAWN: _("The consent covering this number for %(channel)s was withdrawn."),
         # channel
         ReasonCode.CONSENT_EXPIRED: _("The consent covering this number for %(channel)s has expired."),
-        # zones (local times, e.g. "America/Denver 06:30")
+        # zones (LocalTime values, written by the registered clock: "丹佛 06:30 (UTC−07:00)")
         ReasonCode.OUTSIDE_CONTACT_HOURS: _("Local time is outside the contact hours: %(zones)s."),
-        # local (e.g. "Europe/London 14:00")
+        # local (a LocalTime)
         ReasonCode.INCONVENIENT_TIME: _("The borrower declared this time inconvenient (%(local)s)."),
         # date
         ReasonCode.HOLIDAY: _("%(date)s is a public holiday and the policy forbids contact on holidays."),
@@ -148,9 +149,50 @@ MESSAGES: Mapping[ReasonCode, Any] = MappingProxyType(
 # Variant used when the number itself carries the opt-out (status "opted_out") rather than a consent record.
 OPTED_OUT_MESSAGE = _("The borrower opted this number out of contact.")
 
+# A message names the channel in words, never by its code ("（渠道：电话）", not "（渠道：call）").
+CHANNEL_NAMES: Mapping[str, Any] = MappingProxyType({"call": _("phone call"), "sms": _("SMS")})
+
+
+class LocalTime(NamedTuple):
+    """A wall clock a message names: a zone's key and the instant on it."""
+
+    zone: str
+    at: datetime
+
+
+def _zone_and_time(zone: str, at: datetime) -> str:
+    return f"{zone} {at:%Y-%m-%d %H:%M}"
+
+
+# How a rendered message writes what the engine only knows as codes: a LocalTime (the desk registers its own
+# borrower's clock, "丹佛 07:00 (UTC−07:00)", at start-up: CollectionsAppConfig.ready()), and the parameters
+# whose values are codes of the desk's models (a loan's status). Until then, the zone key and the code.
+_describers: dict[str, Callable[..., str]] = {"local_time": _zone_and_time}
+
+
+def describe_values_with(*, local_time: Callable[[str, datetime], str] | None = None,
+                         **labels: Callable[[Any], str]) -> None:
+    """Register how messages write a LocalTime, and a label for the values of the parameters named (e.g.
+    ``status=``): the engine stays free of the desk's clock and models."""
+    if local_time is not None:
+        _describers["local_time"] = local_time
+    _describers.update(labels)
+
+
+def _described(name: str, value: object) -> object:
+    if isinstance(value, LocalTime):
+        return _describers["local_time"](value.zone, value.at)
+    if isinstance(value, tuple) and value and all(isinstance(item, LocalTime) for item in value):
+        return ", ".join(_describers["local_time"](item.zone, item.at) for item in value)
+    if name == "channel" and value in CHANNEL_NAMES:
+        return str(CHANNEL_NAMES[str(value)])
+    if name in _describers and name != "local_time":
+        return _describers[name](value)
+    return value
+
 
 def _interpolate(template: Any, params: Mapping[str, object]) -> str:
-    return str(template) % dict(params)
+    return str(template) % {name: _described(name, value) for name, value in params.items()}
 
 
 # Interpolating a lazy string with % would translate it immediately (in the language active when the decision

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from types import MappingProxyType
 
 from .context import _Block, _Context
-from .reasons import OPTED_OUT_MESSAGE, ReasonCode, message_for
+from .reasons import OPTED_OUT_MESSAGE, LocalTime, ReasonCode, message_for
 from .types import Channel, NumberFact, Outcome, Party
 from .zones import Check, _earliest, _in_spans
 
@@ -103,13 +103,13 @@ def _hours(ctx: _Context, t: datetime) -> list[_Block]:
     for key, zone in zip(ctx.zone_keys, ctx.zones, strict=True):
         local = t.astimezone(zone)
         if not _in_spans(ctx.window_spans, local):
-            outside.append(f"{key} {local:%Y-%m-%d %H:%M}")
+            outside.append(LocalTime(key, local))
     if not outside:
         return []
     checks: list[Check] = [(zone, lambda local: _in_spans(ctx.window_spans, local)) for zone in ctx.zones]
     lift = _earliest(t, checks, ctx.window_bounds)
     code = ReasonCode.OUTSIDE_CONTACT_HOURS
-    return [_Block(code, message_for(code, zones=", ".join(outside)), lift, _hours)]
+    return [_Block(code, message_for(code, zones=tuple(outside)), lift, _hours)]
 
 
 def _inconvenient(ctx: _Context, t: datetime) -> list[_Block]:
@@ -123,8 +123,7 @@ def _inconvenient(ctx: _Context, t: datetime) -> list[_Block]:
     checks: list[Check] = [(ctx.primary, lambda loc: not _in_spans(ctx.inconvenient_spans, loc))]
     lift = _earliest(t, checks, ctx.inconvenient_bounds)
     code = ReasonCode.INCONVENIENT_TIME
-    label = f"{ctx.zone_keys[0]} {local:%Y-%m-%d %H:%M}"
-    return [_Block(code, message_for(code, local=label), lift, _inconvenient)]
+    return [_Block(code, message_for(code, local=LocalTime(ctx.zone_keys[0], local)), lift, _inconvenient)]
 
 
 def _holiday(ctx: _Context, t: datetime) -> list[_Block]:

@@ -43,7 +43,9 @@ def test_before_10_eastern_the_denver_borrower_is_called_at_10_eastern(mk):
     assert decision.next_allowed_at == datetime(2027, 3, 3, 10, 0, tzinfo=NY)
     assert decision.local_times["America/Denver"] == datetime(2027, 3, 3, 7, 0, tzinfo=DENVER)
     assert decision.local_times["America/Denver"].hour == 7
-    assert "America/Denver" in str(decision.reasons[0].message)
+    # The message names the place and its clock (the desk's borrower clock), never the zone's key.
+    message = str(decision.reasons[0].message)
+    assert "Denver" in message and "07:00 (UTC−07:00)" in message and "America/Denver" not in message
 
 
 def test_the_zone_whose_window_opens_last_sets_the_next_allowed_time(mk):
