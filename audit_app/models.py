@@ -73,7 +73,9 @@ class AuditAction(models.TextChoices):
     ATTEMPTS_EXPORTED = "contact.attempts_exported", _("Contact attempts exported")
 
 
-_BULK_EVENTS = 1000  # events per INSERT statement: 9 parameters each, far below any database's limit
+# Events per INSERT statement (9 parameters each). Bounded, so that statements come in few shapes: SQLite keeps
+# its last 128 prepared statements, and large ones of varying sizes made an import's memory grow with its file.
+_BULK_EVENTS = 250
 
 
 class AppendOnlyError(Exception):
@@ -94,7 +96,7 @@ class AuditEventQuerySet(models.QuerySet):
     def _append_bulk(self, events: list[AuditEvent]) -> list[AuditEvent]:
         """The one bulk INSERT (audit_log_bulk). Not on the manager: as_manager() skips underscore methods.
 
-        One multi-row INSERT ... RETURNING per 1,000 events, each value through its field's get_db_prep_save, the
+        One multi-row INSERT ... RETURNING per 250 events, each value through its field's get_db_prep_save, the
         seal columns left NULL: bulk_create's compiler costs more per event than the rest of an imported row, and
         a daily feed writes an event per changed loan."""
         for event in events:

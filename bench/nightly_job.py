@@ -139,9 +139,13 @@ def run(size: int, collectors: int, chunk_size: int, worker_counts: list[int], p
         # Eager runs at a chosen instant (desk time); the clock ticks on from there.
         with time_machine.travel(instant, tick=True):
             _eager(instant, profile)
-    for workers in [n for n in worker_counts if n]:
-        if connection.vendor == "postgresql":
-            _with_workers(workers)
+    if connection.vendor != "postgresql":
+        return
+    for instant in instants:
+        for workers in [n for n in worker_counts if n]:
+            # This process and the workers each start their clock at the same desk time (with --at), ticking.
+            with time_machine.travel(instant, tick=True):
+                _with_workers(workers, instant if at else None)
 
 
 def _desk_time(hhmm: str) -> datetime:
@@ -218,9 +222,11 @@ def _floor(now: datetime) -> tuple[float, int, int]:
     return best, len(snapshots), len(loans)
 
 
-def _with_workers(workers: int) -> None:
-    """The job through the broker, N worker processes of one slot each, on the real clock; done when every entry
-    is written. The floor is measured at the same instant, before and after."""
+def _with_workers(workers: int, at: datetime | None) -> None:
+    """The job through the broker, N worker processes of one slot each (`celery -A config worker`, prefork pool,
+    concurrency 1), their clocks set to `at` (ticking; the real clock without --at); done when every entry is
+    written. The floor is measured at the same instant, before and after; the tasks each worker ran come from
+    its own stats (`inspect().stats()`)."""
     from django.db import connections
     from django.utils import timezone
 
@@ -234,9 +240,10 @@ def _with_workers(workers: int) -> None:
     app.control.purge()
     env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "False"}
     log = open(Path(tempfile.gettempdir()) / f"nightly_job_workers_{os.getpid()}.log", "a")  # noqa: SIM115
+    launcher = [sys.executable, __file__, "--worker-at", at.isoformat()] if at else [sys.executable, "-m", "celery"]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1", "--pool", "prefork",
+            [*launcher, "-A", "config", "worker", "--concurrency", "1", "--pool", "prefork",
              "--prefetch-multiplier", "1", "--without-gossip", "--without-mingle", "--without-heartbeat",
              "-n", f"bench{n}-{os.getpid()}@%h", "--loglevel", "WARNING"],
             cwd=ROOT, env=env, stdout=log, stderr=log,
@@ -255,6 +262,9 @@ def _with_workers(workers: int) -> None:
         while WorklistEntry.objects.count() < listed:
             time.sleep(0.2)
         elapsed = time.perf_counter() - start
+        stats = app.control.inspect(timeout=5).stats() or {}
+        ran = {name.split("@")[0]: sum(s.get("total", {}).values()) for name, s in stats.items()
+               if name.startswith("bench") and name.split("@")[0].endswith(f"-{os.getpid()}")}
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -263,7 +273,9 @@ def _with_workers(workers: int) -> None:
         log.close()
         app.conf.task_always_eager = True
     floor_s = min(floor_s, _floor(now)[0])
-    print(f"real clock {timezone.localtime(now):%H:%M} desk time, {decisions:,} decisions:")
+    clock = "desk" if at else "real clock, desk"
+    print(f"{clock} time {timezone.localtime(now):%H:%M}, {decisions:,} decisions; tasks run per worker: "
+          f"{', '.join(f'{name} {count}' for name, count in sorted(ran.items()))}")
     _report(f"{workers} worker{'s' if workers > 1 else ''} (Redis)", elapsed, floor_s, tasks, listed)
 
 
@@ -421,8 +433,21 @@ def _time(hour: int) -> Any:
     return dt.time(hour, 0)
 
 
+def _worker(at: str, argv: list[str]) -> None:
+    """`celery <argv>` with its clock set to `at` (ticking from there): a worker of the --at runs. The pool's
+    child process is forked from this one and keeps the travelled clock."""
+    import time_machine
+    from celery.bin.celery import main as celery_main
+
+    time_machine.travel(datetime.fromisoformat(at), tick=True).start()
+    sys.argv = ["celery", *argv]
+    celery_main()
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--run":
+    if len(sys.argv) > 2 and sys.argv[1] == "--worker-at":
+        _worker(sys.argv[2], sys.argv[3:])
+    elif len(sys.argv) > 2 and sys.argv[1] == "--run":
         sub = argparse.ArgumentParser()
         sub.add_argument("--run", type=int)
         sub.add_argument("--collectors", type=int)

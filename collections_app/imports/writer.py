@@ -1,9 +1,9 @@
 """Writing one batch of validated rows, inside the batch's transaction.
 
 Two paths. The bulk path takes every row that creates objects (a first import, new numbers, new consents, new
-loans) or changes a loan (its amounts, due date or status, or its collector): new objects are written with one
-INSERT per model and batch, history rows included (`bulk.insert_with_history`), and the batch's audit event lists
-every id created; the loans that change are locked and written with one UPDATE and a history row each
+loans) or changes a loan (its amounts, due date or status, or its collector): new objects are written with
+multi-row INSERTs, history rows included (`bulk.insert_with_history`), and the batch's audit event lists every
+id created; the loans that change are locked and written with multi-row UPDATEs and a history row each
 (`bulk.update_with_history`), with one `loan.updated` (and `loan.assigned`) audit event per loan, the events
 `loan_upsert` and `loan_assign` write, appended in bulk (`audit_log_bulk`), and their borrowers' worklists are
 judged again on commit, as the model signal would have them. A service call per object would cost tens of
