@@ -6,5 +6,6 @@ urlpatterns = [
     path("", include("collections_app.desk.urls")),
     path("plans/", include("collections_app.plans.urls")),
     path("complaints/", include("collections_app.complaints.urls")),
+    path("compliance/", include("collections_app.compliance.urls")),
     path("accounts/", include("collections_app.staff.urls")),
 ]

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from ..models import AttemptDirection, Complaint, ComplaintCategory, ComplaintOutcome, ContactAttempt
 from ..models.complaints import overdue_q
 from ..permissions import is_compliance
+from ..spreadsheets import safe_cell
 
 NO_COLLECTOR = "-"
 NO_TEAM = "-"
@@ -135,13 +136,6 @@ def build_report(*, user: Any, start: datetime, end: datetime, now: datetime) ->
 CSV_HEADER = ["dimension", "key", "complaints", "upheld", "overdue", "contacts", "complaints_per_1000_contacts"]
 
 
-def _cell(text: str) -> str:
-    # A team name typed as "=HYPERLINK(...)" must not become a formula in a spreadsheet (CSV injection).
-    if text[:1] in ("=", "+", "@", "\t", "\r") or (text[:1] == "-" and len(text) > 1):
-        return "'" + text
-    return text
-
-
 def report_csv_rows(report: ComplaintReport) -> list[list[str]]:
     """The report as CSV rows: references (usernames, team names), codes and counts only."""
     rows = [CSV_HEADER]
@@ -150,6 +144,6 @@ def report_csv_rows(report: ComplaintReport) -> list[list[str]]:
     for dimension, section in sections:
         for row in section:
             rate = row.per_1000
-            rows.append([dimension, _cell(row.key), str(row.complaints), str(row.upheld), str(row.overdue),
+            rows.append([dimension, safe_cell(row.key), str(row.complaints), str(row.upheld), str(row.overdue),
                          str(row.contacts), "" if rate is None else str(rate)])
     return rows

@@ -85,12 +85,13 @@ class AccountSearch:
     kind: str  # "ref", "last_four", "number" or "" (nothing to search)
 
 
-def account_search(user: Any, term: str) -> AccountSearch:
+def account_search(user: Any, term: str, *, within: QuerySet[Loan] | None = None) -> AccountSearch:
     """Accounts by loan or borrower reference (exact after trimming, else the one match ignoring case), by a
     number's last four digits, or by a whole number in any common format (through the blind index, never by
-    decrypting): among loans_visible_to(user) only, at most SEARCH_RESULTS. At most three queries."""
+    decrypting): among loans_visible_to(user) only (and among `within`, a narrower list such as the compliance
+    list's filters, when given), at most SEARCH_RESULTS. At most three queries."""
     term = (term or "").strip()
-    visible = loans_visible_to(user).select_related("borrower", "assigned_collector").order_by("loan_ref")
+    visible = loans_visible_to(user, within).select_related("borrower", "assigned_collector").order_by("loan_ref")
     if not term:
         return AccountSearch([], frozenset(), "")
     if _LAST_FOUR.match(term) or is_phone_like(term):

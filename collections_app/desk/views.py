@@ -74,6 +74,7 @@ from ..permissions import (
     get_loan_for_user_or_404,
     get_supervised_collector_or_404,
     is_collector,
+    is_compliance,
     is_supervisor,
     is_supervisor_or_compliance,
     loans_visible_to,
@@ -93,6 +94,8 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("worklist")
     if is_supervisor(request.user):
         return redirect("team")
+    if is_compliance(request.user):  # every account, with its filters and search (collections_app.compliance)
+        return redirect("compliance:accounts")
     page = Paginator(loan_list_for_user(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "collections_app/home.html", {"page": page})
 

@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -21,7 +21,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from collections_app.forms import is_storable_id
-from collections_app.loans.buckets import CURRENT, bucket_labels, bucket_named
+from collections_app.loans.buckets import CURRENT, bucket_labels
+from collections_app.loans.selectors import loans_in_bucket
 from collections_app.loans.services import loan_assign
 from consent_app.admin.filters import JurisdictionFilter
 from consent_app.admin.toolkit import (
@@ -36,7 +37,7 @@ from consent_app.admin.toolkit import (
 from consent_app.history import with_change_reason
 from consent_app.models import Restriction
 
-from ..models import Loan, LoanStatus, Payment, Team, TeamMember
+from ..models import Loan, Payment, Team, TeamMember
 from ..permissions import COLLECTOR, SUPERVISOR, supervised_collectors
 
 if TYPE_CHECKING:
@@ -57,19 +58,7 @@ class DpdBucketFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
-        if not value:
-            return queryset
-        today = timezone.localdate()
-        if value == CURRENT:
-            return queryset.filter(~Q(status=LoanStatus.ACTIVE) | Q(due_date__gte=today))
-        bucket = bucket_named(value)
-        if bucket is None:
-            return queryset.none()
-        earliest, latest = bucket.due_dates(today)
-        condition = Q(status=LoanStatus.ACTIVE, due_date__lte=latest)
-        if earliest is not None:
-            condition &= Q(due_date__gte=earliest)
-        return queryset.filter(condition)
+        return loans_in_bucket(queryset, value, timezone.localdate()) if value else queryset
 
 
 class AssignedCollectorFilter(admin.SimpleListFilter):

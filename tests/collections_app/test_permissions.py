@@ -59,7 +59,9 @@ def test_a_collectors_worklist_shows_only_assigned_loans(client, collector, othe
 def test_the_compliance_account_list_shows_every_loan(client, compliance, loan, other_collector):
     other = f.LoanFactory(assigned_collector=other_collector)
     client.force_login(compliance)
-    body = client.get(reverse("home")).content.decode()
+    response = client.get(reverse("home"), follow=True)
+    assert response.redirect_chain == [(reverse("compliance:accounts"), 302)]
+    body = response.content.decode()
     assert loan.loan_ref in body and other.loan_ref in body
 
 
