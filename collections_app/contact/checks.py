@@ -1,9 +1,9 @@
 """The pre-check's reads, for one number or a thousand: (loan reference, number as typed, channel, instant) resolved
 and given its snapshot in a number of queries that grows neither with the items nor with the borrowers' histories.
 
-1. `check_targets`: the loans with their borrowers, the numbers asked about and the policy generation, in one
-   query. A number is found through the blind index of each way it can be read (once if international, once per
-   jurisdiction's region if national), then the reading of the loan's borrower's region is the one that counts.
+1. `check_targets`: the loans with their borrowers, their numbers and the policy generation, in one query. The
+   number asked about is found by its blind index, read with the loan's borrower's region as the hint for a
+   national number (parsed once per region at most, whatever the batch).
 2. `check_snapshots`: the policy versions from the process's copy (contact/versions.py), then every fact the
    engine reads — the numbers' consents, the borrowers' restrictions and inconvenient times, their attempts in the
    lookback and the third parties' whole history — in one UNION ALL (+1 holidays when a version in force blocks
@@ -12,9 +12,10 @@ and given its snapshot in a number of queries that grows neither with the items 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -25,8 +26,6 @@ from django.db.models import (
     DateTimeField,
     F,
     Field,
-    FilteredRelation,
-    Q,
     QuerySet,
     TimeField,
     Value,
@@ -92,87 +91,80 @@ class CheckRefusal:
 
 # --- 1. Loans and numbers ----------------------------------------------------------------------------------------
 
-_REGIONS = tuple(sorted(set(JURISDICTION_REGIONS.values())))
 Reading = ParsedNumber | ValidationError
 
 
-def _readings(raw: str) -> dict[str, Reading]:
-    """The number read with each jurisdiction's region as the hint for a national number; an international one
-    (`+...`, `00...`) reads the same whatever the hint, so it is parsed once."""
+def _read(raw: str, region: str, readings: dict[tuple[str, str], Reading]) -> Reading:
+    """The number as typed, read with `region` as the hint for a national number; each (number, region) once."""
     text = raw.strip()
-    hints = (None,) if text.startswith(("+", "00")) else _REGIONS
-    readings: dict[str, Reading] = {}
-    for hint in hints:
+    # An international number (`+...`, `00...`) reads the same whatever the hint.
+    key = (text, "" if text.startswith(("+", "00")) else region)
+    if key not in readings:
         try:
-            reading: Reading = parse_number(text, hint)
+            readings[key] = parse_number(text, key[1] or None)
         except ValidationError as exc:
-            reading = exc
-        if hint is None:
-            return dict.fromkeys(_REGIONS, reading)
-        readings[hint] = reading
-    return readings
+            readings[key] = exc
+    return readings[key]
 
 
-_LOAN_COLUMNS = ("loan_ref", "pk", "borrower_id", "status", "due_date", "borrower__jurisdiction", "borrower__timezone")
-_NUMBER_COLUMNS = (
-    "asked__id", "asked__blind_index", "asked__third_party_id", "asked__e164", "asked__status", "asked__zones",
-    "asked__third_party__authorized",
-)
+@cache
+def _loans_with_numbers() -> QuerySet[Loan, tuple[Any, ...]]:
+    """Loans as rows with their borrower's zone and jurisdiction, each of the borrower's numbers (a LEFT JOIN: a
+    borrower without one still gives its loan) and the policy generation. Built once per process: building a
+    queryset (its joins and subqueries) costs more than running it, and each check only adds its filter. No
+    number is decrypted: the one asked about is known, it is what the caller sent."""
+    # Typed as Any: the type checker's plugin cannot see the annotations that values_list names.
+    loans: Any = Loan.objects.annotate(**generation_annotations()).order_by()
+    return loans.values_list(
+        "loan_ref", "pk", "borrower_id", "status", "due_date", "borrower__jurisdiction", "borrower__timezone",
+        "borrower__phones__id", "borrower__phones__blind_index", "borrower__phones__third_party_id",
+        "borrower__phones__status", "borrower__phones__zones", "borrower__phones__third_party__authorized",
+        "policy_generation", "policy_generation_stamp",
+    )
+
+
+LoanScope = Callable[[QuerySet[Loan, Any]], QuerySet[Loan, Any]]
 
 
 def check_targets(
-    requests: Sequence[CheckRequest], *, loans: QuerySet[Loan]
+    requests: Sequence[CheckRequest], *, scope: LoanScope
 ) -> tuple[list[CheckTarget | CheckRefusal], Generation]:
-    """Each request's loan (looked up in `loans`, the caller's scope) and number, or why not (`CheckRefusal`: the
-    loan is not found, or the number is not a number or not one of the loan's borrower's). One query for all of
-    them, which also reads the policy generation; none when no request names a loan."""
-    readings = {raw: _readings(raw) for raw in {r.phone for r in requests}}
-    indexes = {
-        blind_index(reading.e164)
-        for by_region in readings.values() for reading in by_region.values() if isinstance(reading, ParsedNumber)
-    }
+    """Each request's loan and number, or why not (`CheckRefusal`: the loan is not found, or the number is not a
+    number or not one of the loan's borrower's). `scope` narrows a queryset of loans to the caller's (a
+    `permissions` scope bound to the user): a loan outside it is not found. One query for all of them, which also
+    reads the policy generation; none when no request names a loan."""
+    readings: dict[tuple[str, str], Reading] = {}
     loans_by_ref: dict[str, LoanRow] = {}
-    numbers: dict[tuple[int, str], policy.NumberFact] = {}
+    # The borrowers' numbers by (loan, blind index), as (id, third party, status, zones, authorized).
+    numbers: dict[tuple[int, str], tuple] = {}
     generation: Generation = None
     refs = {r.loan_ref for r in requests}
     if refs:
-        rows = (
-            loans.filter(loan_ref__in=refs)
-            .annotate(
-                # LEFT JOIN of the borrower's numbers asked about: a loan comes back even when none matches.
-                asked=FilteredRelation(
-                    "borrower__phones", condition=Q(borrower__phones__blind_index__in=indexes or {""})
-                ),
-                **generation_annotations(),
-            )
-            .order_by()
-            .values_list(*_LOAN_COLUMNS, *_NUMBER_COLUMNS, "policy_generation", "policy_generation_stamp")
-        )
-        for (ref, pk, borrower_id, status, due_date, jurisdiction, zone,
-             number_id, index, third_party_id, e164, number_status, zones, authorized, value, stamp) in rows:
+        for (ref, pk, borrower_id, status, due_date, jurisdiction, zone, number_id, index, *number,
+             value, stamp) in scope(_loans_with_numbers()).filter(loan_ref__in=refs):
             generation = generation_of(value, stamp)
             loans_by_ref[ref] = LoanRow(pk, borrower_id, status, due_date, jurisdiction, zone)
             if number_id is not None:
-                numbers[(pk, index)] = policy.NumberFact(
-                    number_id=number_id,
-                    e164=e164 or None,
-                    status=number_status,
-                    owner=policy.Party.THIRD_PARTY if third_party_id else policy.Party.DEBTOR,
-                    third_party_id=third_party_id,
-                    third_party_authorized=bool(third_party_id and authorized),
-                    zones=tuple(zones or ()),
-                )
+                numbers[(pk, index)] = (number_id, *number)
     results: list[CheckTarget | CheckRefusal] = []
     for request in requests:
         loan = loans_by_ref.get(request.loan_ref)
         if loan is None:
             results.append(CheckRefusal(LoanNotFound()))
             continue
-        reading = readings[request.phone].get(JURISDICTION_REGIONS.get(loan.jurisdiction, ""))
-        number = None
-        if isinstance(reading, ParsedNumber):
-            number = numbers.get((loan.pk, blind_index(reading.e164)))
-        if number is not None:
+        reading = _read(request.phone, JURISDICTION_REGIONS.get(loan.jurisdiction, ""), readings)
+        found = numbers.get((loan.pk, blind_index(reading.e164))) if isinstance(reading, ParsedNumber) else None
+        if found is not None and isinstance(reading, ParsedNumber):
+            number_id, third_party_id, number_status, zones, authorized = found
+            number = policy.NumberFact(
+                number_id=number_id,
+                e164=reading.e164,  # the stored number: its blind index is this one's
+                status=number_status,
+                owner=policy.Party.THIRD_PARTY if third_party_id else policy.Party.DEBTOR,
+                third_party_id=third_party_id,
+                third_party_authorized=bool(third_party_id and authorized),
+                zones=tuple(zones or ()),
+            )
             results.append(CheckTarget(loan, number, request.at))
         elif isinstance(reading, ValidationError):
             results.append(CheckRefusal(ValidationError({"phone": reading.messages}), loan.pk))
@@ -222,6 +214,17 @@ def _facts(queryset: QuerySet[Any], kind: str, columns: dict[str, str]) -> Query
     return queryset.order_by().annotate(f_kind=Value(kind), **values).values_list("f_kind", *_FACT_COLUMNS)
 
 
+@cache
+def _fact_parts() -> dict[str, QuerySet[Any]]:
+    """The parts of the facts' UNION ALL before their filters, built once per process (as `_loans_with_numbers`)."""
+    return {
+        "consents": _facts(Consent.objects.all(), "c", _CONSENT),
+        "restrictions": _facts(Restriction.objects.all(), "r", _RESTRICTION),
+        "inconvenient": _facts(InconvenientTimeRow.objects.all(), "i", _INCONVENIENT),
+        "attempts": _facts(ContactAttempt.objects.all(), "a", _ATTEMPT),
+    }
+
+
 def _holidays_between(jurisdictions: Iterable[str], start: datetime, end: datetime) -> dict[str, frozenset]:
     found: dict[str, set] = {}
     for jurisdiction, day in PublicHoliday.objects.filter(
@@ -259,17 +262,16 @@ def check_snapshots(
     borrower_ids = {t.loan.borrower_id for _i, t, _v in judged}
     number_ids = {t.number.number_id for _i, t, _v in judged}
     third_party_ids = {t.number.third_party_id for _i, t, _v in judged if t.number.third_party_id}
+    base = _fact_parts()
     parts = [
-        _facts(Consent.objects.filter(phone_id__in=number_ids), "c", _CONSENT),
-        _facts(Restriction.objects.filter(borrower_id__in=borrower_ids), "r", _RESTRICTION),
-        _facts(InconvenientTimeRow.objects.filter(borrower_id__in=borrower_ids), "i", _INCONVENIENT),
+        base["consents"].filter(phone_id__in=number_ids),
+        base["restrictions"].filter(borrower_id__in=borrower_ids),
+        base["inconvenient"].filter(borrower_id__in=borrower_ids),
         # The borrowers' attempts in the lookback and the third parties' whole history, each half on its own index.
-        _facts(ContactAttempt.objects.filter(
-            borrower_id__in=borrower_ids, started_at__gte=earliest, started_at__lte=latest), "a", _ATTEMPT),
+        base["attempts"].filter(borrower_id__in=borrower_ids, started_at__gte=earliest, started_at__lte=latest),
     ]
     if third_party_ids:
-        parts.append(_facts(ContactAttempt.objects.filter(
-            phone__third_party_id__in=third_party_ids, started_at__lte=latest), "a", _ATTEMPT))
+        parts.append(base["attempts"].filter(phone__third_party_id__in=third_party_ids, started_at__lte=latest))
 
     consents: dict[int, list[policy.ConsentFact]] = {}
     restrictions: dict[int, list[policy.RestrictionFact]] = {}

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +31,7 @@ from ..models import (
     ContactPolicyVersion,
     Loan,
 )
+from ..permissions import api_loans_visible_to
 from .checks import BATCH_CHECK_LIMIT, CheckRequest, CheckTarget, LoanNotFound, check_snapshots, check_targets
 from .selectors import LoanRow, PolicyMissing, _number_fact, contact_snapshot, open_desk_calls
 from .versions import current_generation
@@ -89,9 +91,10 @@ class CheckResult:
     phone_id: int | None = None
 
 
-def _judge(checks: Sequence[CheckRequest], loans: QuerySet[Loan]) -> list[CheckResult]:
-    """Every check in the same queries (contact/checks.py): loans and numbers, then the facts."""
-    found, generation = check_targets(checks, loans=loans)
+def _judge(checks: Sequence[CheckRequest], actor: Any) -> list[CheckResult]:
+    """Every check in the same queries (contact/checks.py): loans and numbers, then the facts. The loans are the
+    ones the actor may name through the integration API (`permissions.api_loans_visible_to`)."""
+    found, generation = check_targets(checks, scope=partial(api_loans_visible_to, actor))
     targets = [item for item in found if isinstance(item, CheckTarget)]
     snapshots = iter(check_snapshots(targets, generation))
     results = []
@@ -116,15 +119,16 @@ def _codes(decision: policy.Decision) -> list[str]:
     return [str(r.code) for r in decision.reasons]
 
 
-def contact_check_by_ref(*, check: CheckRequest, loans: QuerySet[Loan], actor: Any) -> policy.Decision:
-    """The dialer's pre-check: the loan by reference within `loans` (the caller's scope, permissions.py), the
-    number as typed, found through the blind index. Raises `LoanNotFound`, a `ValidationError` on `phone` or
-    `PolicyMissing`. The check is part of the compliance record: who asked, about what, and the verdict.
+def contact_check_by_ref(*, check: CheckRequest, actor: Any) -> policy.Decision:
+    """The dialer's pre-check: the loan by reference among those the actor may name through the integration API
+    (`permissions.api_loans_visible_to`; any other is not found), the number as typed, found through the blind
+    index. Raises `LoanNotFound`, a `ValidationError` on `phone` or `PolicyMissing`. The check is part of the
+    compliance record: who asked, about what, and the verdict.
 
     Four queries: the loan with its borrower, the number and the policy generation; the facts; the audit event
     (the only write, one INSERT: no transaction is opened for reads that PostgreSQL's READ COMMITTED would not
     make consistent anyway)."""
-    [result] = _judge([check], loans)
+    [result] = _judge([check], actor)
     if result.error is not None or result.decision is None:
         raise result.error or LoanNotFound()
     audit_log(
@@ -146,7 +150,7 @@ def _refusal(error: Exception | None) -> str:
     return "invalid"
 
 
-def contact_check_batch(*, checks: Sequence[CheckRequest], loans: QuerySet[Loan], actor: Any) -> list[CheckResult]:
+def contact_check_batch(*, checks: Sequence[CheckRequest], actor: Any) -> list[CheckResult]:
     """Up to BATCH_CHECK_LIMIT pre-checks at once, one result per check in the same order (a check whose loan or
     number is not found, or whose jurisdiction has no policy in force, gets its error, the others their
     decision), in the same four queries as one check whatever their number. Checks are judged independently on
@@ -154,7 +158,7 @@ def contact_check_batch(*, checks: Sequence[CheckRequest], loans: QuerySet[Loan]
     its position in the batch and its verdict or the field it was refused on; never a number."""
     if len(checks) > BATCH_CHECK_LIMIT:
         raise ValidationError({"items": _("At most %(n)d items.") % {"n": BATCH_CHECK_LIMIT}})
-    results = _judge(checks, loans)
+    results = _judge(checks, actor)
     audit_log(
         action=AuditAction.CONTACT_BATCH_CHECKED, actor=actor,
         data={"source": "api", "checks": [

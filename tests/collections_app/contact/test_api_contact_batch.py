@@ -18,7 +18,6 @@ from collections_app.contact.selectors import LoanRow, _number_fact, contact_sna
 from collections_app.contact.services import contact_check_batch
 from collections_app.contact.versions import current_generation
 from collections_app.models import ContactAttempt, Loan
-from collections_app.permissions import api_loans_visible_to
 from consent_app.models import InconvenientTime
 from tests import factories as f
 from tests.queries import tables
@@ -306,11 +305,11 @@ def test_a_loan_outside_the_scope_is_not_found_for_that_item(cn_loan, clock, col
     """The batch looks loans up through the same scope as the single pre-check (permissions.api_loans_visible_to):
     an Integration user's is every loan; a token's user outside the group has none."""
     checks = [CheckRequest("L-CN", CONSENTED, "call", MORNING, item=0)]
-    [mine] = contact_check_batch(checks=checks, loans=api_loans_visible_to(integration_user), actor=integration_user)
+    [mine] = contact_check_batch(checks=checks, actor=integration_user)
     assert mine.decision is not None and mine.decision.allowed
-    [outside] = contact_check_batch(checks=checks, loans=api_loans_visible_to(collector), actor=collector)
+    [outside] = contact_check_batch(checks=checks, actor=collector)
     assert outside.decision is None and isinstance(outside.error, LoanNotFound)
-    found, _generation = check_targets(checks, loans=Loan.objects.exclude(pk=cn_loan.pk))
+    found, _generation = check_targets(checks, scope=lambda loans: loans.exclude(pk=cn_loan.pk))
     assert isinstance(found[0].error, LoanNotFound)
 
 
