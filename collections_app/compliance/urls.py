@@ -10,5 +10,5 @@ urlpatterns = [
     path("audit/", views.audit_search, name="audit"),
     path("audit.csv", views.audit_csv, name="audit_csv"),
     path("attempts.csv", views.attempts_csv, name="attempts_csv"),
-    path("accounts/", views.account_list, name="accounts"),
+    path("", views.account_list, name="accounts"),
 ]
