@@ -9,6 +9,8 @@ class CollectionsAppConfig(AppConfig):
     def ready(self) -> None:
         # The access rules of every model the admin shows, including consent_app's (which cannot import this app):
         # the admin then scopes rows, choices, history and actions exactly as the desk does.
+        from consent_app import history
+
         from . import labels, permissions
         from .contact import signals as contact_signals
         from .desk import signals
@@ -25,6 +27,8 @@ class CollectionsAppConfig(AppConfig):
         # reader's language (the policy engine knows neither).
         # Fields declared without a label, and every model's history, labelled in the reader's language.
         labels.label_fields()
+        # Change reasons in words on consent_app's history pages too (consent_app cannot import this app).
+        history.describe_change_reasons_with(labels.change_reason_label)
         reasons.describe_values_with(
             local_time=lambda zone, at: borrower_clock(at, zone),
             status=lambda code: str(LoanStatus(code).label) if code in LoanStatus.values else code,

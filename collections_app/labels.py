@@ -19,7 +19,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from consent_app.models import Borrower, WithdrawalChannel
+from consent_app.models import Borrower, Consent, WithdrawalChannel
 
 from .loans.buckets import CURRENT
 from .models import (
@@ -194,12 +194,7 @@ def reveal_reason_label(reason: str) -> str:
 CHANNELS: dict[str, Any] = {"call": gettext_lazy("calls"), "sms": gettext_lazy("SMS")}
 
 # A consent's state at an instant (consent_app.models.Consent.state_at).
-CONSENT_STATES: dict[str, Any] = {
-    "active": gettext_lazy("active"),
-    "withdrawn": gettext_lazy("withdrawn"),
-    "expired": gettext_lazy("expired"),
-    "pending": gettext_lazy("not yet in force"),
-}
+CONSENT_STATES: dict[str, Any] = Consent.STATE_LABELS
 
 
 def channel_names(channels: list[str] | tuple[str, ...]) -> str:
@@ -209,6 +204,20 @@ def channel_names(channels: list[str] | tuple[str, ...]) -> str:
 
 def consent_state_label(state: str) -> str:
     return str(CONSENT_STATES.get(state, state))
+
+
+# --- Plans -------------------------------------------------------------------------------------------------------
+
+# The approval limits a plan goes beyond (RepaymentPlan.exceeded_limits).
+LIMITS: dict[str, Any] = {
+    "installments": gettext_lazy("number of installments"),
+    "discount": gettext_lazy("discount"),
+    "first_payment_delay": gettext_lazy("days to the first payment"),
+}
+
+
+def exceeded_limits_label(codes: list[str] | None) -> str:
+    return pgettext("list separator", ", ").join(str(LIMITS.get(code, code)) for code in codes or [])
 
 
 # --- Loans ----------------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from django.db import models
@@ -17,3 +18,17 @@ def with_change_reason(obj: M, reason: str) -> M:
     """Set the history change reason that the next ``save()`` of ``obj`` records, and return ``obj``."""
     setattr(obj, _CHANGE_REASON_ATTRIBUTE, reason)
     return obj
+
+
+# How pages write a change reason (a fixed code the services write, e.g. `withdrawn via phone`): the desk
+# registers its labels at start-up (collections_app.labels, from CollectionsAppConfig.ready()); as stored until then.
+_change_reason_label: Callable[[str], str] = str
+
+
+def describe_change_reasons_with(label: Callable[[str], str]) -> None:
+    global _change_reason_label  # noqa: PLW0603 - the one registration, at start-up
+    _change_reason_label = label
+
+
+def change_reason_label(reason: str | None) -> str:
+    return _change_reason_label(reason or "")

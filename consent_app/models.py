@@ -259,6 +259,10 @@ class Consent(models.Model):
     def channels(self) -> list[str]:
         return [c for c, on in (("call", self.allows_call), ("sms", self.allows_sms)) if on]
 
+    # A consent's state at an instant (`state_at`), in words.
+    STATE_LABELS = {"active": _("active"), "withdrawn": _("withdrawn"), "expired": _("expired"),
+                    "pending": _("not yet in force")}
+
     @property
     def channel_labels(self) -> str:
         """The channels in the reader's language, for display."""

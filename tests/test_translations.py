@@ -23,6 +23,7 @@ MO_FILE = LC_MESSAGES / "django.mo"
 class Entry:
     line: int
     flags: set[str] = field(default_factory=set)
+    msgctxt: str | None = None
     msgid: str = ""
     msgid_plural: str | None = None
     msgstr: dict[int, str] = field(default_factory=dict)
@@ -33,7 +34,7 @@ def _unquote(text: str) -> str:
 
 
 def parse_po(path: Path) -> list[Entry]:
-    """A small state machine over msgid / msgid_plural / msgstr[n] lines and their continuations."""
+    """A small state machine over msgctxt / msgid / msgid_plural / msgstr[n] lines and their continuations."""
     entries: list[Entry] = []
     current: Entry | None = None
     target: tuple[str, int] | None = None
@@ -50,6 +51,8 @@ def parse_po(path: Path) -> list[Entry]:
             current.flags.update(flag.strip() for flag in line[2:].split(","))
         elif line.startswith("#"):
             continue
+        elif line.startswith("msgctxt "):
+            current.msgctxt, target = _unquote(line[len("msgctxt "):]), ("msgctxt", 0)
         elif line.startswith("msgid_plural "):
             current.msgid_plural, target = _unquote(line[len("msgid_plural "):]), ("msgid_plural", 0)
         elif line.startswith("msgid "):
@@ -61,7 +64,9 @@ def parse_po(path: Path) -> list[Entry]:
             current.msgstr[0], target = _unquote(line[len("msgstr "):]), ("msgstr", 0)
         elif line.startswith('"') and target is not None:
             kind, index = target
-            if kind == "msgid":
+            if kind == "msgctxt":
+                current.msgctxt = (current.msgctxt or "") + _unquote(line)
+            elif kind == "msgid":
                 current.msgid += _unquote(line)
             elif kind == "msgid_plural":
                 current.msgid_plural = (current.msgid_plural or "") + _unquote(line)

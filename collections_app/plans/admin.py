@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from collections_app.labels import exceeded_limits_label
 from collections_app.permissions import may_read_reports
 from consent_app.admin.toolkit import ProtectedHistoryAdmin, ReadOnlyInline, link_to
 
@@ -107,10 +108,14 @@ class RepaymentPlanAdmin(_LoanScopedReadOnlyAdmin):
     date_hierarchy = "created_at"
     inlines = (InstallmentInline, AllocationInline)
     fields = ("loan", "kind", "state", "collector", "contact_attempt", "balance_at_proposal", "agreed_total",
-              "discount_percent", "reason", "required_level", "exceeded_limits", "approver", "decided_by",
+              "discount_percent", "reason", "required_level", "limits_label", "approver", "decided_by",
               "decided_at", "decision_comment", "created_at", "activated_at", "completed_at", "broken_at",
               "cancelled_at", "cancel_reason")
     readonly_fields = fields
+
+    @admin.display(description=_("limits exceeded"))
+    def limits_label(self, obj: RepaymentPlan) -> str:
+        return exceeded_limits_label(obj.exceeded_limits)
 
 
 @admin.register(Allocation)

@@ -177,11 +177,12 @@ class ConsentAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
 
     @admin.display(description=_("channels"))
     def channels_label(self, obj: Consent) -> str:
-        return ", ".join(obj.channels)
+        return obj.channel_labels
 
     @admin.display(description=_("state"))
     def state_label(self, obj: Consent) -> str:
-        return obj.state_at()
+        state = obj.state_at()
+        return str(Consent.STATE_LABELS.get(state, state))
 
     form = ConsentWithdrawForm
     add_form = ConsentGrantForm

@@ -143,13 +143,16 @@ def save_formset_audited(request: HttpRequest, formset: Any) -> None:
 
 
 class PiiSafeHistoryHelper(HistoricalRecordContextHelper):
-    """History diffs show encrypted fields masked (a changed national id is `****1234 -> ****5678`) and times on the
-    reader's clock with their offset."""
+    """History diffs show encrypted fields masked (a changed national id is `****1234 -> ****5678`), times on the
+    reader's clock with their offset, and a choice by its label (待审批, not pending_approval)."""
 
     def prepare_delta_change_value(self, change: Any, value: Any) -> Any:
         field = self.model._meta.get_field(change.field)
         if isinstance(field, EncryptedField):
             return redact(field.name, value)
+        choices = dict(getattr(field, "flatchoices", None) or ())
+        if choices and not isinstance(value, list | dict):
+            return choices.get(value, value)
         if isinstance(value, datetime) and value.tzinfo is not None:
             return reader_time(value)
         return super().prepare_delta_change_value(change, value)
