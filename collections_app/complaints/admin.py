@@ -24,6 +24,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from collections_app.forms import IdsChoiceField, add_service_errors
+from collections_app.labels import escalation_label, routing_rule_label
 from collections_app.permissions import can_act_on_complaint, complaints_reviewable_by
 from consent_app.admin.filters import JurisdictionFilter
 from consent_app.admin.toolkit import PhoneSearchMixin, ProtectedHistoryAdmin, adopt, link_to
@@ -154,9 +155,9 @@ class ComplaintAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
     add_form = ComplaintIntakeForm
 
     _shown = ["reference_label", "borrower_link", "loan", "channel", "category", "description", "received_at",
-              "collectors_label", "attempts_label", "state", "queue", "routing_rule", "team", "assigned_to",
+              "collectors_label", "attempts_label", "state", "queue", "routing_label", "team", "assigned_to",
               "ack_due_at", "resolve_due_at", "acknowledged_at", "investigation_started_at", "closed_at",
-              "escalated_at", "escalation_reason", "outcome", "root_cause", "remediation", "close_note",
+              "escalated_at", "escalation_label", "outcome", "root_cause", "remediation", "close_note",
               "hold_label", "evidence_link", "source", "created_by", "created_at"]
 
     # --- Scoping and permissions ---------------------------------------------------------------------------
@@ -192,6 +193,14 @@ class ComplaintAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
     @admin.display(description=_("contact attempts concerned"))
     def attempts_label(self, obj: Complaint) -> str:
         return ", ".join(f"#{a.pk}" for a in obj.attempts.order_by("started_at")) or "-"
+
+    @admin.display(description=_("routing rule"))
+    def routing_label(self, obj: Complaint) -> str:
+        return routing_rule_label(obj.routing_rule)
+
+    @admin.display(description=_("escalation reason"))
+    def escalation_label(self, obj: Complaint) -> str:
+        return escalation_label(obj.escalation_reason) if obj.escalation_reason else "-"
 
     @admin.display(description=_("collection hold"))
     def hold_label(self, obj: Complaint) -> str:

@@ -150,7 +150,7 @@ class ContactPolicyVersionAdmin(_HistoryReadOnly, ScopedAdminMixin, SimpleHistor
 
 class VersionInline(ScopedAdminMixin, admin.TabularInline):
     model = ContactPolicyVersion
-    fields = readonly_fields = ("version", "effective_from", "change_note", "created_by")
+    fields = readonly_fields = ("version", "effective_from", "note_label", "created_by")
     extra = 0
     can_delete = False
     show_change_link = True
@@ -158,6 +158,10 @@ class VersionInline(ScopedAdminMixin, admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description=_("change note"))
+    def note_label(self, obj: ContactPolicyVersion) -> str:
+        return obj.display_change_note
 
 
 @admin.register(ContactPolicy)

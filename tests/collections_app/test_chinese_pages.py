@@ -21,7 +21,7 @@ from django.urls import reverse
 from collections_app.complaints.services import complaint_open
 from collections_app.contact.services import contact_start
 from collections_app.desk.services import FollowUps, hold_until_place, outcome_record, worklist_build
-from collections_app.models import RepaymentPlan
+from collections_app.models import ContactPolicy, RepaymentPlan
 from collections_app.plans.services import plan_approve, plan_propose, promise_create
 from consent_app.models import Consent
 from consent_app.services import consent_withdraw
@@ -111,7 +111,7 @@ def day(collector, supervisor, compliance, settings):
         open_call, _decision = contact_start(loan=calling, phone=calling.borrower.phones.get(), channel="call",
                                              collector=collector)
         clock.shift(dt.timedelta(minutes=1))
-        yield {"cn": cn, "held": held, "london": london, "plan": RepaymentPlan.objects.get(), "complaint": complaint,
+        yield {"policy": ContactPolicy.objects.get(code="CN"), "cn": cn, "held": held, "london": london, "plan": RepaymentPlan.objects.get(), "complaint": complaint,
                "open_call": open_call, "attempt": attempt}
 
 
@@ -166,6 +166,9 @@ def test_the_compliance_admin_pages_show_no_raw_code(client, compliance, day):
         reverse("admin:collections_app_repaymentplan_change", args=[plan.pk]),
         reverse("admin:collections_app_promise_changelist"),
         reverse("admin:collections_app_contactpolicy_changelist"),
+        reverse("admin:collections_app_contactpolicy_change", args=[day["policy"].pk]),
+        reverse("admin:collections_app_complaint_change", args=[day["complaint"].pk]),
+        reverse("compliance:accounts"),
         reverse("admin:collections_app_loan_history", args=[cn.pk]),
         reverse("admin:collections_app_repaymentplan_history", args=[plan.pk]),
     ]
