@@ -17,17 +17,25 @@ from .exports import attempt_csv_lines, audit_csv_lines
 from .selectors import AuditSearch, attempts_matching, audit_events_matching, newest_id
 
 
+def _export(*, rows_qs: Any, action: AuditAction, subject_type: str, search: AuditSearch, actor: Any) -> int | None:
+    """Write the export's audit event (the search, the row count, the newest row included) and return that row's
+    id: the export holds the rows up to it, so rows written while it streams (its own event too) stay out."""
+    up_to_id = newest_id(rows_qs)
+    rows = rows_qs.filter(id__lte=up_to_id).count() if up_to_id is not None else 0
+    audit_log(
+        action=action, subject_type=subject_type, subject_id="export",
+        actor=actor, data={"search": search.audit_data(), "rows": rows, "up_to_id": up_to_id},
+    )
+    return up_to_id
+
+
 @transaction.atomic
 def audit_trail_export(*, search: AuditSearch, zone: tzinfo, language: str, actor: Any) -> Iterator[str]:
     """The audit events of `search` as CSV lines (to stream), with the AUDIT_TRAIL_EXPORTED event recording the
     export. The export's own event is not in it: it holds the events up to the newest one before it."""
     events = audit_events_matching(search)
-    up_to_id = newest_id(events)
-    rows = events.filter(id__lte=up_to_id).count() if up_to_id is not None else 0
-    audit_log(
-        action=AuditAction.AUDIT_TRAIL_EXPORTED, subject_type="audit_app.auditevent", subject_id="export",
-        actor=actor, data={"search": search.audit_data(), "rows": rows, "up_to_id": up_to_id},
-    )
+    up_to_id = _export(rows_qs=events, action=AuditAction.AUDIT_TRAIL_EXPORTED,
+                       subject_type="audit_app.auditevent", search=search, actor=actor)
     return audit_csv_lines(events, up_to_id=up_to_id, zone=zone, language=language)
 
 
@@ -36,10 +44,6 @@ def attempts_export(*, search: AuditSearch, zone: tzinfo, language: str, actor: 
     """The contact attempts of `search` as CSV lines (to stream), with the ATTEMPTS_EXPORTED event recording the
     export."""
     attempts = attempts_matching(search)
-    up_to_id = newest_id(attempts)
-    rows = attempts.filter(id__lte=up_to_id).count() if up_to_id is not None else 0
-    audit_log(
-        action=AuditAction.ATTEMPTS_EXPORTED, subject_type="collections_app.contactattempt", subject_id="export",
-        actor=actor, data={"search": search.audit_data(), "rows": rows, "up_to_id": up_to_id},
-    )
+    up_to_id = _export(rows_qs=attempts, action=AuditAction.ATTEMPTS_EXPORTED,
+                       subject_type="collections_app.contactattempt", search=search, actor=actor)
     return attempt_csv_lines(attempts, up_to_id=up_to_id, zone=zone, language=language)
