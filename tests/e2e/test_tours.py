@@ -83,7 +83,7 @@ TOURS: dict[str, tuple[Stop, ...]] = {
         Stop("notifications", "/notifications/"),
     ),
     "compliance": (
-        Stop("accounts", "/"),
+        Stop("accounts", "/compliance/"),
         Stop("account", "/loans/{account}/"),
         Stop("team", "/team/"),
         Stop("approvals", "/plans/approvals/"),
