@@ -7,6 +7,7 @@ Definitions (shown on the page):
 - Promised = the amounts of promises not cancelled, plus the agreed totals of plans that became active.
 - Collected = what was paid toward those promises (capped at each promise's amount), plus what was paid toward
   those plans' installments.
+Amounts are kept per currency (the loan's): a sum across CNY, USD and GBP would mean nothing.
 Four queries whatever the number of collectors and rows.
 """
 
@@ -27,6 +28,7 @@ from collections_app.permissions import report_scope
 from ..models import Installment, PlanState, Promise, PromiseState, RepaymentPlan
 
 ZERO = Decimal("0")
+Amounts = dict[str, Decimal]  # currency -> amount
 PLAN_OUTCOMES = [s.value for s in PlanState if s != PlanState.PROPOSED]
 
 
@@ -39,12 +41,12 @@ class ReportRow:
     broken: int = 0
     pending: int = 0
     cancelled: int = 0
-    promised_on_promises: Decimal = ZERO
-    collected_on_promises: Decimal = ZERO
+    promised_on_promises: Amounts = field(default_factory=dict)
+    collected_on_promises: Amounts = field(default_factory=dict)
     plans: int = 0
     plan_states: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PLAN_OUTCOMES, 0))
-    promised_on_plans: Decimal = ZERO
-    collected_on_plans: Decimal = ZERO
+    promised_on_plans: Amounts = field(default_factory=dict)
+    collected_on_plans: Amounts = field(default_factory=dict)
 
     @property
     def kept_rate(self) -> Decimal | None:
@@ -52,23 +54,44 @@ class ReportRow:
         return (Decimal(self.kept) * 100 / decided).quantize(Decimal("0.1")) if decided else None
 
     @property
-    def promised(self) -> Decimal:
-        return self.promised_on_promises + self.promised_on_plans
+    def promised(self) -> Amounts:
+        return _sum(self.promised_on_promises, self.promised_on_plans)
 
     @property
-    def collected(self) -> Decimal:
-        return self.collected_on_promises + self.collected_on_plans
+    def collected(self) -> Amounts:
+        return _sum(self.collected_on_promises, self.collected_on_plans)
+
+    @property
+    def promised_amounts(self) -> list[tuple[str, Decimal]]:
+        return sorted(self.promised.items())
+
+    @property
+    def collected_amounts(self) -> list[tuple[str, Decimal]]:
+        return sorted(self.collected.items())
 
     @property
     def plan_outcomes(self) -> list[int]:
         return [self.plan_states[s] for s in PLAN_OUTCOMES]
 
     def add(self, other: ReportRow) -> None:
-        for name in ("promises", "kept", "broken", "pending", "cancelled", "plans", "promised_on_promises",
-                     "collected_on_promises", "promised_on_plans", "collected_on_plans"):
+        for name in ("promises", "kept", "broken", "pending", "cancelled", "plans"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("promised_on_promises", "collected_on_promises", "promised_on_plans", "collected_on_plans"):
+            _add(getattr(self, name), getattr(other, name))
         for state, n in other.plan_states.items():
             self.plan_states[state] += n
+
+
+def _add(into: Amounts, amounts: Amounts) -> None:
+    for currency, amount in amounts.items():
+        into[currency] = into.get(currency, ZERO) + amount
+
+
+def _sum(*parts: Amounts) -> Amounts:
+    total: Amounts = {}
+    for part in parts:
+        _add(total, part)
+    return total
 
 
 @dataclass
@@ -100,7 +123,7 @@ def plan_report(*, user: Any, date_from: date, date_to: date) -> PlanReport:
     counted = ~Q(state=PromiseState.CANCELLED)
     for r in (
         Promise.objects.filter(created_at__gte=start, created_at__lt=end, collector__in=collectors_in_scope)
-        .values("collector_id")
+        .values("collector_id", "loan__currency")
         .annotate(
             n=Count("pk"),
             kept=Count("pk", filter=Q(state=PromiseState.KEPT)),
@@ -113,15 +136,18 @@ def plan_report(*, user: Any, date_from: date, date_to: date) -> PlanReport:
         .order_by()
     ):
         x = row(r["collector_id"])
-        x.promises, x.kept, x.broken, x.pending, x.cancelled = r["n"], r["kept"], r["broken"], r["pending"], r[
-            "cancelled"]
-        x.promised_on_promises = r["promised"] or ZERO
-        x.collected_on_promises = r["collected"] or ZERO
+        x.promises += r["n"]
+        x.kept += r["kept"]
+        x.broken += r["broken"]
+        x.pending += r["pending"]
+        x.cancelled += r["cancelled"]
+        _add(x.promised_on_promises, {r["loan__currency"]: r["promised"]} if r["promised"] is not None else {})
+        _add(x.collected_on_promises, {r["loan__currency"]: r["collected"]} if r["collected"] is not None else {})
     # 2: plans per collector and state
     plans_in_period = RepaymentPlan.objects.filter(created_at__gte=start, created_at__lt=end,
                                                    collector__in=collectors_in_scope)
     for r in (
-        plans_in_period.values("collector_id", "state")
+        plans_in_period.values("collector_id", "state", "loan__currency")
         .annotate(n=Count("pk"), agreed=Sum("agreed_total", filter=Q(activated_at__isnull=False)))
         .order_by()
     ):
@@ -129,13 +155,15 @@ def plan_report(*, user: Any, date_from: date, date_to: date) -> PlanReport:
         x.plans += r["n"]
         if r["state"] in x.plan_states:
             x.plan_states[r["state"]] += r["n"]
-        x.promised_on_plans += r["agreed"] or ZERO
+        if r["agreed"] is not None:
+            _add(x.promised_on_plans, {r["loan__currency"]: r["agreed"]})
     # 3: paid toward those plans' installments
     for r in (
         Installment.objects.filter(plan__in=plans_in_period.values("pk"))
-        .values("plan__collector_id").annotate(paid=Sum("paid_amount")).order_by()
+        .values("plan__collector_id", "plan__loan__currency").annotate(paid=Sum("paid_amount")).order_by()
     ):
-        row(r["plan__collector_id"]).collected_on_plans += r["paid"] or ZERO
+        if r["paid"] is not None:
+            _add(row(r["plan__collector_id"]).collected_on_plans, {r["plan__loan__currency"]: r["paid"]})
     # 4: the collectors' names and teams
     people = User.objects.filter(pk__in=list(rows)).select_related("team_membership__team")
     no_team = "—"

@@ -47,17 +47,18 @@ def test_the_numbers_per_collector_and_team(fixture, compliance):
     a = _row(report.collectors, "collector_a")
     assert (a.promises, a.kept, a.broken, a.pending, a.cancelled) == (4, 1, 1, 1, 1)
     assert a.kept_rate == D("50.0")
-    assert (a.promised_on_promises, a.collected_on_promises) == (D("1800"), D("1200"))
+    assert (a.promised_on_promises, a.collected_on_promises) == ({"CNY": D("1800")}, {"CNY": D("1200")})
     assert a.plans == 2 and a.plan_states["active"] == 1 and a.plan_states["pending_approval"] == 1
-    assert (a.promised_on_plans, a.collected_on_plans) == (D("6000"), D("1000"))
-    assert (a.promised, a.collected) == (D("7800"), D("2200"))
+    assert (a.promised_on_plans, a.collected_on_plans) == ({"CNY": D("6000")}, {"CNY": D("1000")})
+    assert (a.promised, a.collected) == ({"CNY": D("7800")}, {"CNY": D("2200")})
     b = _row(report.collectors, "collector_b")
-    assert (b.promises, b.kept, b.kept_rate, b.promised, b.collected) == (1, 1, D("100.0"), D("400"), D("400"))
+    assert (b.promises, b.kept, b.kept_rate, b.promised, b.collected) == (1, 1, D("100.0"), {"CNY": D("400")},
+                                                                               {"CNY": D("400")})
     assert [t.label for t in report.teams] == ["Team A", "Team B"]
     assert _row(report.teams, "Team A").kept == 1
     assert (report.total.promises, report.total.kept, report.total.broken) == (5, 2, 1)
     assert report.total.kept_rate == D("66.7")
-    assert report.total.collected == D("2600")
+    assert report.total.collected == {"CNY": D("2600")}
 
 
 def test_a_supervisor_sees_their_team_only(fixture, supervisor):
@@ -95,3 +96,19 @@ def test_the_report_page(client, fixture, collector, supervisor, compliance):
     client.force_login(compliance)
     page = client.get(url).content.decode()
     assert "collector_a" in page and "collector_b" in page and "66.7%" in page
+
+
+def test_amounts_in_different_currencies_are_never_added_together(collector, compliance, client):
+    cny = f.LoanFactory(assigned_collector=collector, balance="50000.00")
+    usd = f.LoanFactory(assigned_collector=collector, currency="USD")
+    promise_create(loan=cny, amount="34800", promise_date=days(2), actor=collector)
+    promise_create(loan=usd, amount="250", promise_date=days(2), actor=collector)
+    pay(usd, "100")
+    report = plan_report(user=compliance, date_from=TODAY, date_to=TODAY)
+    row = _row(report.collectors, "collector_a")
+    assert row.promised == {"CNY": D("34800"), "USD": D("250")} and row.collected == {"CNY": D("0"), "USD": D("100")}
+    assert report.total.promised == {"CNY": D("34800"), "USD": D("250")}
+    client.force_login(compliance)
+    page = client.get(reverse("plans:reports") + f"?date_from={TODAY}&date_to={TODAY}").content.decode()
+    assert "34,800.00 CNY" in page and "250.00 USD" in page and "100.00 USD" in page
+    assert "35,050" not in page and "35050" not in page
