@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from .models.core import CURRENCY_DECIMALS
@@ -32,3 +33,10 @@ def parse_amount(value: Any, *, currency: str, field_name: str, allow_zero: bool
         raise ValidationError({field_name: _("The amount is too large.")})
     return amount
 
+
+
+def format_amount(amount: Decimal, currency: str) -> str:
+    """An amount for a message as the reader's language writes it (grouping and decimal marks from Django's
+    localisation) with its ISO currency code after it: `34,800.00 CNY`, like the pages' `money` filter."""
+    decimals = CURRENCY_DECIMALS.get(currency, 2)
+    return f"{number_format(amount, decimal_pos=decimals, use_l10n=True, force_grouping=True)} {currency}".strip()

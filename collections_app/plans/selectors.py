@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from collections_app.permissions import plans_decidable_by, plans_visible_to
 
+from ..amounts import format_amount
 from ..models import (
     Allocation,
     ApprovalLevel,
@@ -111,11 +112,11 @@ class BrokenAlert:
     @property
     def text(self) -> str:
         """One line for the collector's worklist."""
-        values = {"amount": f"{self.amount:.2f}", "currency": self.currency, "id": self.object_id,
+        values = {"amount": format_amount(self.amount, self.currency), "id": self.object_id,
                   "date": self.due_date.isoformat() if self.due_date else "-"}
         if self.kind == "promise":
-            return _("Promise of %(amount)s %(currency)s due %(date)s was broken.") % values
-        return _("Plan #%(id)s (%(amount)s %(currency)s) was broken: the installment due %(date)s is unpaid.") % values
+            return _("Promise of %(amount)s due %(date)s was broken.") % values
+        return _("Plan #%(id)s (%(amount)s) was broken: the installment due %(date)s is unpaid.") % values
 
 
 def promises_made_counts(collector_ids: Iterable[int], today: date, zone: str | None = None) -> dict[int, int]:

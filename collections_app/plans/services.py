@@ -28,7 +28,7 @@ from collections_app.permissions import may_cancel, may_decide, may_negotiate
 from consent_app.history import with_change_reason
 from consent_app.services import check_text_length
 
-from ..amounts import parse_amount
+from ..amounts import format_amount, parse_amount
 from ..desk.notifications import notifications_send
 from ..models import (
     OPEN_PLAN_STATES,
@@ -120,7 +120,8 @@ def promise_create(
     amount_d = _parse_amount(amount, currency=loan.currency, field_name="amount")
     errors: dict[str, str] = {}
     if amount_d > loan.balance:
-        errors["amount"] = _("The promise is more than the balance (%(balance)s).") % {"balance": loan.balance}
+        errors["amount"] = _("The promise is more than the balance (%(balance)s).") % {
+            "balance": format_amount(loan.balance, loan.currency)}
     today = timezone.localdate()
     if due_date < today:
         errors["promise_date"] = _("The promised date is in the past.")
@@ -208,14 +209,15 @@ def plan_propose(
         if total != balance:
             raise ValidationError({"agreed_total": _(
                 "An installment plan covers the whole balance (%(balance)s); a smaller total is a settlement.")
-                % {"balance": balance}})
+                % {"balance": format_amount(balance, loan.currency)}})
     else:
         if agreed_total in (None, ""):
             raise ValidationError({"agreed_total": _("A settlement needs an agreed total.")})
         total = _parse_amount(agreed_total, currency=loan.currency, field_name="agreed_total")
         if total >= balance:
             raise ValidationError({"agreed_total": _(
-                "A settlement is for less than the balance (%(balance)s).") % {"balance": balance}})
+                "A settlement is for less than the balance (%(balance)s).") % {
+                    "balance": format_amount(balance, loan.currency)}})
     discount_exact = (balance - total) * 100 / balance
     if discount_exact > settings.PLAN_MAX_DISCOUNT_PERCENT:
         raise ValidationError({"agreed_total": _("The discount may be at most %(max)s%%.") % {
@@ -227,7 +229,7 @@ def plan_propose(
             raise ValidationError({"installments": _("Installment %(i)d has no date.") % {"i": i}})
         rows.append((due, _parse_amount(amount, currency=loan.currency, field_name="installments")))
     today = timezone.localdate()
-    errors = validate_schedule(schedule=rows, agreed_total=total, today=today)
+    errors = validate_schedule(schedule=rows, agreed_total=total, today=today, currency=loan.currency)
     if errors:
         raise ValidationError({"installments": errors})
 

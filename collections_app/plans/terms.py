@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from ..amounts import format_amount
 from ..models import ApprovalLevel, LimitRole
 
 ZERO = Decimal("0")
@@ -86,7 +87,7 @@ def required_level(terms: Terms, limits: dict[str, Limits]) -> tuple[str, list[s
 
 
 def validate_schedule(
-    *, schedule: Sequence[tuple[date, Decimal]], agreed_total: Decimal, today: date
+    *, schedule: Sequence[tuple[date, Decimal]], agreed_total: Decimal, today: date, currency: str = ""
 ) -> list[str]:
     errors = []
     if not schedule:
@@ -108,9 +109,9 @@ def validate_schedule(
     small = [str(i) for i, (_d, amount) in enumerate(schedule, start=1) if amount < minimum]
     if small:
         errors.append(_("Installments %(list)s are below the minimum of %(min)s.") % {
-            "list": ", ".join(small), "min": minimum})
+            "list": ", ".join(small), "min": format_amount(minimum, currency)})
     total = sum((a for _d, a in schedule), ZERO)
     if total != agreed_total:
         errors.append(_("The installments add up to %(sum)s, not the agreed total %(total)s.") % {
-            "sum": f"{total:.2f}", "total": f"{agreed_total:.2f}"})
+            "sum": format_amount(total, currency), "total": format_amount(agreed_total, currency)})
     return errors

@@ -151,7 +151,7 @@ def test_the_collector_is_told_of_their_newly_broken_promises_and_plans(loan, co
     plan_alert = next(a for a in alerts if a.kind == "plan")
     assert plan_alert.due_date == TODAY
     assert f"#{plan.pk}" in plan_alert.text and TODAY.isoformat() in plan_alert.text
-    assert "1000.00 CNY" in next(a for a in alerts if a.kind == "promise").text
+    assert "1,000.00 CNY" in next(a for a in alerts if a.kind == "promise").text
     assert broken_promise_alerts(other_collector, since=_at(days(2))) == []
     assert broken_promise_alerts(collector, since=_at(days(4))) == []
 

@@ -39,8 +39,8 @@ def test_a_refusal_naming_a_field_the_form_lacks_is_shown_above_the_form(client,
                            _plan_post(schedule("5000", 3)), HTTP_ACCEPT_LANGUAGE="en")
     form = response.context["form"]
     assert "installments" not in form.errors
-    assert any("add up to 5000.00" in message for message in form.non_field_errors())
-    assert "add up to 5000.00" in response.content.decode()
+    assert any("add up to 5,000.00 CNY" in message for message in form.non_field_errors())
+    assert "add up to 5,000.00 CNY" in response.content.decode()
     assert not RepaymentPlan.objects.exists()
 
 

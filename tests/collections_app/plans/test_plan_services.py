@@ -41,8 +41,8 @@ def test_a_plan_within_the_collectors_limits_is_active_at_once(loan, collector):
 
 @pytest.mark.parametrize(("sched", "message"), [
     ([(days(-1), Decimal("6000"))], "in the past"),
-    ([(days(7), Decimal("3000")), (days(37), Decimal("2000"))], "add up to 5000.00, not the agreed total 6000.00"),
-    ([(days(7), Decimal("5950")), (days(37), Decimal("50"))], "below the minimum of 100"),
+    ([(days(7), Decimal("3000")), (days(37), Decimal("2000"))], "add up to 5,000.00 CNY, not the agreed total 6,000.00 CNY"),
+    ([(days(7), Decimal("5950")), (days(37), Decimal("50"))], "below the minimum of 100.00 CNY"),
     ([(days(7), Decimal("3000")), (days(400), Decimal("3000"))], "at most 365 days"),
     ([(days(61), Decimal("6000"))], "at most 60 days away"),
     ([(days(37), Decimal("3000")), (days(7), Decimal("3000"))], "increasing order"),
@@ -60,7 +60,7 @@ def test_a_schedule_breaking_a_rule_is_refused(loan, collector, sched, message):
 def test_the_limits_come_from_settings(loan, collector):
     with override_settings(PLAN_MIN_INSTALLMENT=Decimal("2000")), pytest.raises(ValidationError) as exc:
         plan_propose(loan=loan, kind="installments", schedule=schedule("6000", 6), actor=collector)
-    assert "below the minimum of 2000" in _errors(exc)
+    assert "below the minimum of 2,000.00 CNY" in _errors(exc)
 
 
 def test_an_installment_plan_covers_the_whole_balance(loan, collector):

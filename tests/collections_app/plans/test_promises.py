@@ -25,7 +25,7 @@ def test_the_assigned_collector_records_a_promise(loan, collector):
 @pytest.mark.parametrize(("amount", "due", "message"), [
     ("1500", days(-1), "in the past"),
     ("1500", days(31), "at most 30 days"),
-    ("7000", days(3), "more than the balance"),
+    ("7000", days(3), "more than the balance (6,000.00 CNY)"),
     ("0", days(3), "must be positive"),
     ("10.001", days(3), "decimal places"),
 ])
