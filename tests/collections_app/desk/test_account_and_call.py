@@ -190,3 +190,17 @@ def test_checking_a_callback_time_takes_nine_queries_whatever_the_numbers(collec
         "RELEASE SAVEPOINT",
     ]
     assert Callback.objects.get() == callback
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_account_page_writes_every_date_one_way_and_amounts_with_their_currency(client, collector, account,
+                                                                                    language):
+    account.due_date = dt.date(2027, 2, 11)
+    account.balance = "34800.00"
+    account.save(update_fields=["due_date", "balance"])
+    client.force_login(collector)
+    client.cookies["django_language"] = language
+    page = client.get(reverse("loan_detail", args=[account.loan_ref]), HTTP_ACCEPT_LANGUAGE=language)
+    body = page.content.decode()
+    assert "2027-02-11" in body and "2027年2月11日" not in body and "Feb. 11, 2027" not in body
+    assert "34,800.00 CNY" in body
