@@ -119,3 +119,41 @@
     field.scrollIntoView({ block: "center" });
   });
 })();
+
+// On a phone a table is a list of cards, one per row, each cell under its column's name (desk.css, table.stacked),
+// so no column is cut off at the card's edge. The names come from the table's header; cells that carry their
+// own data-label (the worklist's) keep it.
+(function () {
+  "use strict";
+  function headings(table) {
+    var head = table.tHead;
+    if (!head || !head.rows.length) return [];
+    var names = [];
+    Array.prototype.forEach.call(head.rows[head.rows.length - 1].cells, function (th) {
+      for (var i = 0; i < (th.colSpan || 1); i += 1) names.push(th.textContent.replace(/\s+/g, " ").trim());
+    });
+    return names;
+  }
+  function stack(root) {
+    root.querySelectorAll("table.grid:not(.worklist)").forEach(function (table) {
+      var names = headings(table);
+      if (!names.length) return;
+      Array.prototype.forEach.call(table.tBodies, function (body) {
+        Array.prototype.forEach.call(body.rows, function (row) {
+          var column = 0;
+          Array.prototype.forEach.call(row.cells, function (cell) {
+            if (!cell.hasAttribute("data-label") && (cell.colSpan || 1) === 1 && names[column]) {
+              cell.setAttribute("data-label", names[column]);
+            }
+            column += cell.colSpan || 1;
+          });
+        });
+      });
+      table.classList.add("stacked");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { stack(document); });
+  document.addEventListener("htmx:load", function (event) {
+    if (event.detail.elt !== document.body) stack(event.detail.elt.parentNode || event.detail.elt);
+  });
+})();

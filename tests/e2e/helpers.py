@@ -62,6 +62,17 @@ def horizontal_overflow(page) -> int:
     return page.evaluate(_OVERFLOW)
 
 
+_CUT_TABLES = """() => Array.from(document.querySelectorAll("main table, #content table"))
+    .filter(t => t.getClientRects().length && t.scrollWidth > t.clientWidth + 1)
+    .map(t => (t.closest("[id]") || t).id || t.className || "table")"""
+
+
+def cut_tables(page) -> list[str]:
+    """The tables of the page wider than the box they are shown in (their last columns cut off, to be scrolled
+    to inside the card): on the desk's pages each row is a card on a phone instead."""
+    return page.evaluate(_CUT_TABLES)
+
+
 def sign_out_on_screen(page) -> bool:
     """The page's Sign out is within the screen's width."""
     button = page.locator(SIGN_OUT)

@@ -29,6 +29,7 @@ from tests.e2e.helpers import (
     LANGUAGES,
     VIEWPORTS,
     choose_language,
+    cut_tables,
     horizontal_overflow,
     screenshot,
     sign_in,
@@ -221,6 +222,8 @@ def test_each_page_of_a_role_fits_every_screen_in_both_languages(role, desk, ope
             overflow = horizontal_overflow(page)
             if overflow:
                 problems.append(f"{where}: scrolls sideways by {overflow} px")
+            if "/admin/" not in url and (cut := cut_tables(page)):
+                problems.append(f"{where}: tables cut off at the card's edge {cut}")
             if not sign_out_on_screen(page):
                 problems.append(f"{where}: Sign out is off the screen")
             codes = visible_raw_codes(page)
