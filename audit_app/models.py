@@ -71,6 +71,12 @@ class AuditAction(models.TextChoices):
     TIME_ZONE_CHANGED = "staff.time_zone_changed", _("Own time zone changed")
     AUDIT_TRAIL_EXPORTED = "audit.exported", _("Audit trail exported")
     ATTEMPTS_EXPORTED = "contact.attempts_exported", _("Contact attempts exported")
+    MESSAGE_TEMPLATE_SAVED = "message_template.saved", _("Message template saved")
+    TEMPLATE_VERSION_SAVED = "message_template.version_saved", _("Message template version saved")
+    TEMPLATE_VERSION_SUBMITTED = "message_template.version_submitted", _("Message template version submitted")
+    TEMPLATE_VERSION_APPROVED = "message_template.version_approved", _("Message template version approved")
+    TEMPLATE_VERSION_REJECTED = "message_template.version_rejected", _("Message template version rejected")
+    FORBIDDEN_PHRASE_SAVED = "forbidden_phrase.saved", _("Forbidden phrase saved")
 
 
 # Events per INSERT statement (9 parameters each). Bounded, so that statements come in few shapes: SQLite keeps

@@ -6,5 +6,6 @@ from .complaints import admin as complaints_admin  # noqa: F401
 from .compliance import admin as compliance_admin  # noqa: F401
 from .contact import admin as contact_admin  # noqa: F401
 from .loans import admin as loans_admin  # noqa: F401
+from .messaging import admin as messaging_admin  # noqa: F401
 from .plans import admin as plans_admin  # noqa: F401
 from .staff import admin as staff_admin  # noqa: F401

@@ -29,6 +29,7 @@ from .models import (
     InstallmentState,
     PlanState,
     PromiseState,
+    TemplateVersionState,
 )
 
 # The reason the call page gives when it reveals the number it dials (desk.views.attempt_detail).
@@ -79,7 +80,7 @@ CHANGE_REASONS: dict[str, Any] = {
 
 STATES: dict[str, Any] = {
     **dict(ComplaintState.choices), **dict(InstallmentState.choices), **dict(PromiseState.choices),
-    **dict(PlanState.choices),
+    **dict(PlanState.choices), **dict(TemplateVersionState.choices),
 }
 
 ESCALATIONS: dict[str, Any] = {

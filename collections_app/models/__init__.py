@@ -35,6 +35,14 @@ from .core import (
     bucket_for,
 )
 from .desk import Callback, Note, Notification, NotificationKind, WorklistEntry, WorklistRun
+from .messaging import (
+    ForbiddenPhrase,
+    MessageChannel,
+    MessageLanguage,
+    MessageTemplate,
+    MessageTemplateVersion,
+    TemplateVersionState,
+)
 from .plans import (
     OPEN_PLAN_STATES,
     Allocation,
@@ -89,6 +97,13 @@ __all__ = [
     "Team",
     "TeamMember",
     "bucket_for",
+    # messaging
+    "ForbiddenPhrase",
+    "MessageChannel",
+    "MessageLanguage",
+    "MessageTemplate",
+    "MessageTemplateVersion",
+    "TemplateVersionState",
     # plans
     "OPEN_PLAN_STATES",
     "Allocation",

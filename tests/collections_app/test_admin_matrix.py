@@ -62,6 +62,7 @@ from collections_app.api.auth import api_token_create
 from collections_app.complaints.services import complaint_open
 from collections_app.contact.services import policy_version_create, policy_version_data
 from collections_app.loans.services import payment_record
+from collections_app.messaging.services import message_template_save, template_version_create
 from collections_app.models import (
     Allocation,
     ApprovalLimit,
@@ -69,6 +70,8 @@ from collections_app.models import (
     ContactAttempt,
     ContactPolicy,
     ContactPolicyVersion,
+    ForbiddenPhrase,
+    MessageTemplate,
     PublicHoliday,
     TeamMember,
 )
@@ -128,6 +131,10 @@ RIGHTS: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str], frozense
     "collections_app.contactpolicy": (SCS, ONLY_SU, ONLY_SU, NOBODY),
     "collections_app.contactpolicyversion": (SCS, NOBODY, CS, NOBODY),
     "collections_app.publicholiday": (CS, CS, CS, ONLY_SU),
+    # Message templates and their wording are compliance officers' alone (collectors and supervisors send them).
+    "collections_app.messagetemplate": (CS, CS, CS, NOBODY),
+    "collections_app.messagetemplateversion": (CS, CS, CS, NOBODY),
+    "collections_app.forbiddenphrase": (CS, CS, CS, NOBODY),
 }
 STRICT_DEFAULT = (ONLY_SU, ONLY_SU, ONLY_SU, ONLY_SU)
 
@@ -164,7 +171,9 @@ def row_tags(label: str) -> tuple[str, ...]:
 
 # Models whose scope is compliance officers' only (`permissions.compliance_only`): a supervisor who holds the view
 # permission (approval limits) still sees no row.
-COMPLIANCE_ONLY_SCOPE = {"auth.user", "collections_app.apitoken", "collections_app.approvallimit"}
+COMPLIANCE_ONLY_SCOPE = {"auth.user", "collections_app.apitoken", "collections_app.approvallimit",
+                         "collections_app.messagetemplate", "collections_app.messagetemplateversion",
+                         "collections_app.forbiddenphrase"}
 
 
 def sees_row(label: str, role: str, tag: str) -> bool:
@@ -272,6 +281,12 @@ def _build_world() -> World:
                                     change_note="matrix version")
     limit = ApprovalLimit.objects.order_by("pk").first()
     limit.save()
+    template = message_template_save(template=MessageTemplate(code="matrix-reminder", channel="sms",
+                                                              jurisdiction="CN", language="zh-hans"),
+                                     changed=["code"], actor=compliance)
+    draft = template_version_create(template=template, body="【{institution}】请于{due_date}前还款。", actor=compliance)
+    phrase = ForbiddenPhrase.objects.order_by("pk").first()
+    phrase.save()
     access = {"ip_address": "10.1.2.3", "username": "someone", "user_agent": "matrix-agent", "http_accept": "*/*",
               "path_info": "/accounts/login/"}
     attempt_row = AccessAttempt.objects.create(get_data="", post_data="", failures_since_start=1, **access)
@@ -312,6 +327,9 @@ def _build_world() -> World:
         "collections_app.contactpolicy": {"shared": [policy]},
         "collections_app.contactpolicyversion": {"shared": [version]},
         "collections_app.publicholiday": {"shared": [holiday]},
+        "collections_app.messagetemplate": {"shared": [template]},
+        "collections_app.messagetemplateversion": {"shared": [draft]},
+        "collections_app.forbiddenphrase": {"shared": [phrase]},
     }
 
     def team_markers(t: str) -> list[str]:
@@ -494,6 +512,11 @@ CUSTOM_URL_READERS = {
 ROW_URLS: dict[str, dict[str, tuple[tuple[str, ...], frozenset[str]]]] = {
     # The borrower's name to whoever may read the borrower; the national id to compliance officers only.
     "consent_app_borrower_reveal": {"full_name": (("full_name",), SCS), "national_id": (("national_id",), CS)},
+    # A version's buttons: submit and approve take a POST only (a GET is a 404 for everyone); the reject page asks
+    # for the comment.
+    "collections_app_messagetemplateversion_submit": {"get": ((), NOBODY)},
+    "collections_app_messagetemplateversion_approve": {"get": ((), NOBODY)},
+    "collections_app_messagetemplateversion_reject": {"get": ((), CS)},
 }
 
 
