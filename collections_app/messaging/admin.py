@@ -301,7 +301,8 @@ class ForbiddenPhraseForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["rule_code"]).choices = [(code, rule_label(code)) for code in lint.PHRASE_RULES]
+        rules = cast(forms.ChoiceField, self.fields["rule_code"])
+        rules.choices = [(code, rule_label(code)) for code in lint.PHRASE_RULES]
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -13,7 +13,8 @@ from collections_app.messaging.services import (
 from collections_app.models import MessageTemplate
 from tests import factories as f
 
-CN_SMS = "【{institution}】您的借款{amount_due}元已于{due_date}到期，请通过{pay_link}还款，如有疑问请致电{agent_phone}。"
+CN_SMS = ("【{institution}】您的借款{amount_due}元已于{due_date}到期，请通过{pay_link}还款，"
+          "如有疑问请致电{agent_phone}。")
 US_SMS = ("{institution}: this is a debt collector. {amount_due} was due on {due_date}. Pay at {pay_link} or call "
           "{agent_phone}. Reply STOP to opt out.")
 US_VOICE = "Hello, this is {agent_name} from {institution}. Please call us back at {agent_phone}. Thank you."
