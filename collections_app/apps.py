@@ -12,6 +12,7 @@ class CollectionsAppConfig(AppConfig):
         from consent_app import history
 
         from . import labels, permissions
+        from .complaints import hold_reasons
         from .contact import signals as contact_signals
         from .desk import signals
         from .desk.clock import borrower_clock
@@ -29,6 +30,8 @@ class CollectionsAppConfig(AppConfig):
         labels.label_fields()
         # Change reasons in words on consent_app's history pages too (consent_app cannot import this app).
         history.describe_change_reasons_with(labels.change_reason_label)
+        # A complaint's hold reason in words on the restriction pages.
+        history.describe_restriction_reasons_with(hold_reasons.restriction_reason_label)
         reasons.describe_values_with(
             local_time=lambda zone, at: borrower_clock(at, zone),
             status=lambda code: str(LoanStatus(code).label) if code in LoanStatus.values else code,

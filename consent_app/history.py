@@ -32,3 +32,18 @@ def describe_change_reasons_with(label: Callable[[str], str]) -> None:
 
 def change_reason_label(reason: str | None) -> str:
     return _change_reason_label(reason or "")
+
+
+# How pages write a restriction's reason: free text as typed, except the ones a service writes in a fixed form
+# (a complaint's hold: `complaint CMP-000003 (contact_frequency)`), which the desk registers labels for at start-up
+# (collections_app.labels, from CollectionsAppConfig.ready()); as stored until then.
+_restriction_reason_label: Callable[[str], str] = str
+
+
+def describe_restriction_reasons_with(label: Callable[[str], str]) -> None:
+    global _restriction_reason_label  # noqa: PLW0603 - the one registration, at start-up
+    _restriction_reason_label = label
+
+
+def restriction_reason_label(reason: str | None) -> str:
+    return _restriction_reason_label(reason or "")

@@ -62,6 +62,7 @@ from ..models import (
 )
 from ..permissions import is_collector
 from ..states import check_transition
+from .hold_reasons import complaint_hold_reason
 from .reports import report_csv_rows
 
 DESCRIPTION_MAX_LENGTH = 10_000
@@ -217,7 +218,7 @@ def complaint_open(
     if category in hold_categories_for(borrower.jurisdiction):
         hold = restriction_place(
             borrower=borrower, kind=RestrictionKind.COMPLAINT_HOLD, starts_at=now, actor=actor,
-            reason=f"complaint {complaint.reference} ({category})",
+            reason=complaint_hold_reason(complaint.reference, category),
         )
         complaint.hold_restriction = hold
         with_change_reason(complaint, "collection hold placed")

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from ..history import with_change_reason
+from ..history import restriction_reason_label, with_change_reason
 from ..models import (
     FREE_TEXT_MAX_LENGTH,
     InconvenientTime,
@@ -123,8 +123,12 @@ class RestrictionAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
     form = RestrictionLiftForm
     add_form = RestrictionPlaceForm
 
-    _shown = ["borrower", "loan", "kind", "starts_at", "ends_at", "reason", "lifted_at", "lift_reason", "created_by",
-              "created_at"]
+    _shown = ["borrower", "loan", "kind", "starts_at", "ends_at", "reason_in_words", "lifted_at", "lift_reason",
+              "created_by", "created_at"]
+
+    @admin.display(description=_("reason"))
+    def reason_in_words(self, obj: Restriction) -> str:
+        return restriction_reason_label(obj.reason)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
