@@ -13,58 +13,14 @@ written in full with its offset (consent_app.times.reader_time, the desk_tags fi
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, tzinfo
-from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel import Locale, UnknownLocaleError
-from babel.core import get_global
-from babel.dates import get_timezone_location
-from django.utils import timezone, translation
+from django.utils import timezone
 
-from consent_app.times import MINUS_SIGN, utc_offset
+from consent_app.times import MINUS_SIGN, utc_offset, zone_place
 
 __all__ = ["MINUS_SIGN", "borrower_clock", "calendar_day", "reader_clock", "reader_today", "utc_offset", "wall_clock",
            "zone_or_utc", "zone_place"]
-
-_UTC_KEYS = frozenset({"UTC", "Etc/UTC"})
-
-
-@lru_cache(maxsize=1)
-def _cldr_names() -> dict[str, tuple[str, ...]]:
-    """IANA zone -> the older names CLDR may still file its data under (America/Indiana/Indianapolis ->
-    America/Indianapolis): Babel's locale data is keyed by CLDR's names, its alias table points the other way."""
-    names: dict[str, list[str]] = {}
-    for alias, canonical in get_global("zone_aliases").items():
-        names.setdefault(canonical, []).append(alias)
-    return {key: tuple(sorted(value)) for key, value in names.items()}
-
-
-def _babel_locale_name() -> str:
-    language = translation.get_language() or "en"
-    try:
-        return str(Locale.parse(translation.to_locale(language)))
-    except (UnknownLocaleError, ValueError):
-        return "en"
-
-
-@lru_cache(maxsize=1024)
-def _place_in(zone_key: str, locale_name: str) -> str:
-    locale = Locale.parse(locale_name)
-    for key in (zone_key, *_cldr_names().get(zone_key, ())):
-        city = locale.time_zones.get(key, {}).get("city")
-        if city:
-            return str(city)
-    # CLDR leaves out the cities whose name is the zone's own (English "Indianapolis"); Babel then answers the
-    # key less its area ("Indiana/Indianapolis"): keep the last part, as CLDR's own fallback does.
-    return str(get_timezone_location(zone_key, locale=locale, return_city=True)).rsplit("/", 1)[-1]
-
-
-def zone_place(zone_key: str) -> str:
-    """The zone's city in the active language (CLDR exemplar city): 芝加哥 / Chicago for America/Chicago."""
-    if zone_key in _UTC_KEYS:
-        return "UTC"
-    return _place_in(zone_key, _babel_locale_name())
-
 
 def zone_or_utc(zone_key: str) -> tuple[str, tzinfo]:
     """The zone of ``zone_key``; UTC, and so named, for a key that is no zone (never the desk's clock)."""

@@ -16,6 +16,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from ..history import restriction_reason_label
 from ..models import (
     Borrower,
     Consent,
@@ -32,7 +33,8 @@ from ..services import (
     borrower_upsert,
     third_party_upsert,
 )
-from ..times import reader_time
+from ..times import reader_time, zone_location, zone_place
+from ..validators import canonical_timezone, place_zones
 from .filters import (
     JurisdictionFilter,
     ZoneNeedsReviewFilter,
@@ -83,8 +85,12 @@ class ThirdPartyInline(ReadOnlyInline):
 class BorrowerRestrictionInline(ReadOnlyInline):
     model = Restriction
     fk_name = "borrower"
-    fields = ("kind", "loan", "starts_at", "ends_at", "lifted_at", "reason")
+    fields = ("kind", "loan", "starts_at", "ends_at", "lifted_at", "reason_in_words")
     readonly_fields = fields
+
+    @admin.display(description=_("reason"))
+    def reason_in_words(self, obj: Restriction) -> str:
+        return restriction_reason_label(obj.reason)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("loan", "borrower")
@@ -120,6 +126,40 @@ class ConsentInline(ReadOnlyInline):
 # --- Borrower ----------------------------------------------------------------------------------------------------
 
 
+# The zones of the desk's jurisdictions, offered first; then every place's zone (consent_app.validators).
+COMMON_ZONES = ("Asia/Shanghai", "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
+                "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "Europe/London")
+
+
+def zone_choices(current: str = "") -> list[Any]:
+    """The time zone picker's choices, named by country and place in the reader's language (never the IANA key a
+    reader would have to know); a stored zone that is no longer offered (a legacy name) stays selectable as it is."""
+    everything = sorted(place_zones(), key=zone_location)
+    choices: list[Any] = [
+        ("", _("Unknown: the jurisdiction's zone")),
+        (_("The desk's jurisdictions"), [(key, zone_location(key)) for key in COMMON_ZONES]),
+        (_("All zones"), [(key, zone_location(key)) for key in everything]),
+    ]
+    if current and current not in place_zones():
+        choices.insert(1, (current, current))
+    return choices
+
+
+class ZoneField(forms.ChoiceField):
+    """A place's zone, picked by its name; a legacy name sent as the value (`US/Eastern`) is taken as the zone it
+    links to, as everywhere else (consent_app.validators.canonical_timezone), and UTC or an unknown name refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=zone_choices, required=False, label=_("time zone"), help_text=_(
+            "Where the borrower lives; unknown: the jurisdiction's zone is used."), **kwargs)
+
+    def to_python(self, value: Any) -> str:
+        return canonical_timezone(super().to_python(value))
+
+    def valid_value(self, value: Any) -> bool:
+        return value == "" or value in place_zones() or super().valid_value(value)
+
+
 class BorrowerChangeForm(forms.ModelForm):
     """The borrower's page: the name and the national id are never put in a field (the page would hold them in
     clear); a correction is typed into an empty one and replaces the stored value."""
@@ -129,12 +169,21 @@ class BorrowerChangeForm(forms.ModelForm):
     new_national_id = forms.CharField(label=_("new national id"), required=False, max_length=64,
                                       help_text=_("Empty: the national id stays as it is."))
 
+    timezone = ZoneField()
+
     class Meta:
         model = Borrower
         fields = ("jurisdiction", "timezone")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        current = self.instance.timezone if self.instance is not None else ""
+        cast(forms.ChoiceField, self.fields["timezone"]).choices = zone_choices(current)
+
 
 class BorrowerAddForm(forms.ModelForm):
+    timezone = ZoneField()
+
     class Meta:
         model = Borrower
         fields = ("borrower_ref", "full_name", "national_id", "jurisdiction", "timezone")
@@ -154,7 +203,8 @@ class BorrowerAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
     PII_REVEALED audit event). The national id is revealed to compliance officers only."""
 
     phone_borrower_path = "pk"
-    list_display = ("borrower_ref", "national_id_masked", "jurisdiction", "timezone", "created_at", "updated_at")
+    list_display = ("borrower_ref", "national_id_masked", "jurisdiction", "zone_in_words", "created_at",
+                    "updated_at")
     list_filter = ("jurisdiction", ZoneNeedsReviewFilter, "created_at")
     search_fields = ("borrower_ref",)
     date_hierarchy = "created_at"
@@ -166,7 +216,11 @@ class BorrowerAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
         if obj.pk is None or not masked:
             return masked or "-"
         url = reverse("admin:consent_app_borrower_reveal", args=[obj.pk, field])
-        return format_html('{} <a class="button reveal" href="{}">{}</a>', masked, url, _("Reveal"))
+        return format_html('{} <a class="button reveal" href="{}">{}</a>', masked, url, _("Show in clear"))
+
+    @admin.display(description=_("time zone"), ordering="timezone")
+    def zone_in_words(self, obj: Borrower) -> str:
+        return zone_place(obj.timezone) if obj.timezone else "-"
 
     @admin.display(description=_("full name"))
     def full_name_masked(self, obj: Borrower) -> str:
@@ -189,7 +243,8 @@ class BorrowerAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (link_to(c, f"#{c.pk}"), c.phone.masked, ", ".join(c.channels), c.state_at(), c.get_basis_display(),
+                (link_to(c, f"#{c.pk}"), c.phone.masked, c.channel_labels, Consent.STATE_LABELS[c.state_at()],
+                 c.get_basis_display(),
                  reader_time(c.granted_at))
                 for c in consents
             ),

@@ -164,6 +164,13 @@ def test_the_compliance_admin_pages_show_no_raw_code(client, compliance, day):
     pages = [
         reverse("admin:audit_app_auditevent_changelist"),
         reverse("admin:consent_app_consent_changelist"),
+        reverse("admin:consent_app_borrower_change", args=[cn.borrower_id]),
+        reverse("admin:consent_app_borrower_changelist"),
+        reverse("admin:consent_app_phonenumber_changelist"),
+        reverse("admin:consent_app_restriction_changelist"),
+        reverse("admin:consent_app_thirdpartycontact_changelist"),
+        reverse("admin:collections_app_loan_changelist"),
+        reverse("admin:collections_app_loan_change", args=[cn.pk]),
         reverse("admin:collections_app_contactattempt_changelist"),
         reverse("admin:collections_app_contactattempt_change", args=[day["attempt"].pk]),
         reverse("admin:collections_app_repaymentplan_changelist"),

@@ -122,6 +122,23 @@ def test_the_admin_stores_a_legacy_name_as_its_zone_and_refuses_utc(client, comp
     assert borrower.timezone == "America/New_York"
 
 
+@pytest.mark.parametrize(("language", "chicago", "shanghai"), [
+    ("zh-hans", "美国（芝加哥）时间", "上海"), ("en", "United States (Chicago) Time", "Shanghai")])
+def test_the_admin_names_zones_by_their_place_and_stores_the_key(client, compliance, language, chicago, shanghai):
+    borrower = f.BorrowerFactory(jurisdiction="US", timezone="Asia/Shanghai")
+    client.force_login(compliance)
+    client.cookies["django_language"] = language
+    url = reverse("admin:consent_app_borrower_change", args=[borrower.pk])
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert f'<option value="America/Chicago">{chicago}</option>' in page
+    assert 'value="Asia/Shanghai" selected' in page
+    assert f"<td class=\"field-zone_in_words\">{shanghai}</td>" in client.get(
+        reverse("admin:consent_app_borrower_changelist"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert _admin_post(client, borrower, "America/Chicago").status_code == 302
+    borrower.refresh_from_db()
+    assert borrower.timezone == "America/Chicago"
+
+
 # --- Rows stored before -----------------------------------------------------------------------------------------
 
 
