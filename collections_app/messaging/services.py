@@ -70,10 +70,24 @@ def message_template_save(*, template: MessageTemplate, changed: Sequence[str], 
     template.full_clean()
     with_change_reason(template, "created" if created else "changed")
     template.save()
+    if not created:
+        _relint_drafts(template)
     audit_log(action=AuditAction.MESSAGE_TEMPLATE_SAVED, subject=template, actor=actor,
               data={"created": created, "fields": sorted(changed), "channel": template.channel,
                     "jurisdiction": template.jurisdiction, "third_party_safe": template.third_party_safe})
     return template
+
+
+def _relint_drafts(template: MessageTemplate) -> None:
+    """A draft's findings follow its template's settings (a template turned third-party safe, say): the findings
+    shown must be those a submission would meet."""
+    phrases = forbidden_phrases_for(template.jurisdiction)
+    for draft in template.versions.filter(state=TemplateVersionState.DRAFT).select_related("template"):
+        codes = lint.finding_codes(lint.lint_body(draft.body, template_facts(template), phrases))
+        if codes != draft.lint_codes:
+            draft.lint_codes = codes
+            with_change_reason(draft, "changed")
+            draft.save(update_fields=["lint_codes", "updated_at"])
 
 
 # --- Versions ------------------------------------------------------------------------------------------------------

@@ -217,3 +217,40 @@ def test_a_us_sms_renders_with_its_statement_and_opt_out(compliance, second_comp
     version = publish(template, US_SMS, author=compliance, approver=second_compliance)
     text = template_render(version=version, variables={**VALUES, "institution": "Example Lending"})
     assert "this is a debt collector" in text and text.endswith("Reply STOP to opt out.")
+
+
+def test_approval_checks_the_rules_again(compliance, second_compliance):
+    version = template_version_create(template=make_template(compliance), body=CN_SMS, actor=compliance)
+    template_version_submit(version=version, actor=compliance)
+    forbidden_phrase_save(phrase=ForbiddenPhrase(jurisdiction="CN", phrase="疑问", rule_code="FIRM_POLICY"),
+                          changed=["phrase"], actor=compliance)
+    with pytest.raises(ValidationError) as refused:
+        template_version_approve(version=version, actor=second_compliance)
+    assert [e.code for e in refused.value.error_dict["body"]] == ["FIRM_POLICY"]
+    version.refresh_from_db()
+    assert version.state == TemplateVersionState.PENDING_APPROVAL
+
+
+def test_a_drafts_findings_follow_its_templates_settings(compliance):
+    template = make_template(compliance)
+    draft = template_version_create(template=template, body=CN_SMS, actor=compliance)
+    assert draft.lint_codes == []
+    template.third_party_safe = True
+    message_template_save(template=template, changed=["third_party_safe"], actor=compliance)
+    draft.refresh_from_db()
+    assert draft.lint_codes == ["THIRD_PARTY_DEBT_DISCLOSURE"]
+
+
+def test_the_default_phrases_cover_every_phrase_rule_of_each_jurisdiction_with_a_source():
+    rows = list(ForbiddenPhrase.objects.values_list("jurisdiction", "rule_code", "note"))
+    seeded = {(jurisdiction, rule) for jurisdiction, rule, _note in rows}
+    assert {("CN", "CN_THREAT"), ("CN", "CN_INSULT"), ("CN", "CN_IMPERSONATION"), ("CN", "CN_CONTACTS_MENTIONED"),
+            ("CN", "CN_EXTRA_FEES"), ("US", "US_DEBT_MENTIONED"), ("UK", "UK_PRESSURE")} <= seeded
+    assert all(note.strip() for _j, _r, note in rows)
+
+
+def test_only_compliance_officers_hold_the_template_rights(collector, supervisor, compliance):
+    perms = ("collections_app.change_messagetemplate", "collections_app.add_messagetemplateversion",
+             "collections_app.change_forbiddenphrase", "collections_app.approve_messagetemplateversion")
+    assert all(compliance.has_perm(p) for p in perms)
+    assert not any(user.has_perm(p) for user in (collector, supervisor) for p in perms)
