@@ -27,10 +27,11 @@ from consent_app.admin.toolkit import ProtectedHistoryAdmin, ReadOnlyInline, ado
 
 from ..models import ForbiddenPhrase, MessageTemplate, MessageTemplateVersion, TemplateVersionState
 from . import lint
-from .labels import rule_label
+from .labels import finding_label, rule_label
 from .services import (
     forbidden_phrase_check,
     forbidden_phrase_save,
+    lint_version,
     message_template_check,
     message_template_save,
     template_version_approve,
@@ -203,10 +204,11 @@ class MessageTemplateVersionAdmin(ProtectedHistoryAdmin):
             saved = template_version_create(template=form.cleaned_data["template"], body=form.cleaned_data["body"],
                                             actor=request.user)
         adopt(obj, saved)
-        if saved.lint_codes:
+        findings = lint_version(saved) if saved.lint_codes else []
+        if findings:
+            # Which variable or phrase broke each rule: the author sees what to change.
             self.message_user(request, _("Saved as a draft. It breaks content rules and cannot be submitted until "
-                                         "they pass: %(rules)s") % {"rules": "; ".join(rule_label(c)
-                                                                                    for c in saved.lint_codes)},
+                                         "they pass: %(rules)s") % {"rules": "; ".join(map(finding_label, findings))},
                               messages.WARNING)
 
     # The buttons of a version's page: submit, approve, reject (with a comment).

@@ -80,6 +80,8 @@ def test_a_template_and_a_draft_are_written_in_admin_with_their_findings(client,
     draft = MessageTemplateVersion.objects.get(template=template)
     assert draft.state == TemplateVersionState.DRAFT and draft.author == compliance
     assert set(draft.lint_codes) == {"CN_INSTITUTION_NOT_IDENTIFIED", "CN_THREAT"}
+    [warning] = [str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "warning"]
+    assert "后果自负" in warning  # the phrase that broke the rule, named
     page = client.get(_url("messagetemplateversion_change", draft.pk)).content.decode()
     assert 'data-code="CN_THREAT"' in page
     # Submitting a draft that breaks rules is refused, and said so.
