@@ -147,7 +147,10 @@ def normalise_words(text: str) -> str:
 
 
 def _is_latin(phrase: str) -> bool:
-    return any(char.isascii() and char.isalnum() for char in phrase)
+    """Letters and digits all ASCII: matched as whole words. A phrase with Chinese in it (`回复TD`) is matched
+    without word boundaries, as Chinese is written without spaces."""
+    letters = [char for char in _fold(phrase) if char.isalnum()]
+    return bool(letters) and all(char.isascii() for char in letters)
 
 
 def phrase_in(phrase: str, *, compact: str, words: str) -> bool:
@@ -187,7 +190,7 @@ _OPT_OUT = re.compile(r" (?:reply|text|send) (?:stop|quit|unsubscribe|end|cancel
 _OPT_OUT_ZH = ("回复td退订", "回复t退订", "回复退订", "退订回td", "退订回t")
 
 
-def _text_findings(text: str, facts: TemplateFacts, names: Sequence[str], phrases: Iterable[Phrase]) -> list[Finding]:
+def _text_findings(text: str, facts: TemplateFacts, phrases: Iterable[Phrase]) -> list[Finding]:
     """The rules that read the words: phrases, and what a kind of message must say."""
     compact, words = normalise(text), normalise_words(text)
     findings: list[Finding] = []
@@ -241,7 +244,7 @@ def lint_body(body: str, facts: TemplateFacts, phrases: Iterable[Phrase]) -> lis
     findings = _variable_findings(names, facts)
     if has_stray_braces(body):
         findings.append(Finding("MALFORMED_PLACEHOLDER"))
-    findings += _text_findings(_PLACEHOLDER.sub(" ", body), facts, names, phrases)
+    findings += _text_findings(_PLACEHOLDER.sub(" ", body), facts, phrases)
     return _unique(findings)
 
 
@@ -263,7 +266,7 @@ def lint_rendered(body: str, values: Mapping[str, str], facts: TemplateFacts,
     if any(f.code in ("UNKNOWN_VARIABLE", "MALFORMED_PLACEHOLDER", "MISSING_VARIABLE") for f in findings):
         return "", _unique(findings)
     text = fill(body, {name: str(value) for name, value in values.items()})
-    findings += _text_findings(text, facts, names, phrases)
+    findings += _text_findings(text, facts, phrases)
     return text, _unique(findings)
 
 

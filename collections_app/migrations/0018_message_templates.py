@@ -19,13 +19,13 @@ DEFAULT_PHRASES = [
     # CN: threats, intimidation, violence.
     *[("CN", p, "CN_THREAT", f"{_CBA}: no threats or intimidation; {_NFRA}") for p in (
         "后果自负", "后果很严重", "走着瞧", "上门找你", "上门催收", "坐牢", "拘留", "抓你", "曝光你", "让你好看",
-        "全网曝光", "刑事责任")],
+        "全网曝光", "刑事责任", "律师函")],
     # CN: insults.
     *[("CN", p, "CN_INSULT", f"{_CBA}: no insults") for p in (
         "老赖", "骗子", "不要脸", "无耻", "垃圾", "人渣")],
     # CN: impersonating courts, police and procuratorates.
     *[("CN", p, "CN_IMPERSONATION", f"{_CBA}: no impersonation of administrative or judicial authorities")
-      for p in ("法院", "公安", "警察", "警方", "检察院", "公检法", "传票", "逮捕", "立案通知", "律师函")],
+      for p in ("法院", "公安", "警察", "警方", "检察院", "公检法", "传票", "逮捕", "立案通知")],
     # CN: relatives, the phone book, the workplace.
     *[("CN", p, "CN_CONTACTS_MENTIONED",
        f"{_CBA}: third parties only when authorized, never collected from; no phone-book contacts; {_NFRA}")

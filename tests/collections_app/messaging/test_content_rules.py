@@ -139,3 +139,9 @@ def test_a_phrase_of_another_jurisdiction_does_not_apply():
 
 def test_normalise_folds_width_case_spacing_punctuation_and_traditional():
     assert lint.normalise("ＡＢＣ　d-e，通訊錄！") == "abcde通讯录"
+
+
+def test_a_phrase_mixing_chinese_and_latin_letters_matches_without_word_boundaries():
+    phrases = [lint.Phrase(phrase="加收VIP费", rule_code="CN_EXTRA_FEES", jurisdiction="CN")]
+    findings = lint.lint_body("【{institution}】逾期将加收 vip 费。", CN_FACTS, phrases)
+    assert lint.finding_codes(findings) == ["CN_EXTRA_FEES"]
