@@ -167,6 +167,7 @@ def escalation_label(reason: str) -> str:
 _REVEALED_PAGES: dict[str, Any] = {
     "e164": gettext_lazy("full number"),
     "third_party_admin_view": gettext_lazy("third party's page in admin"),
+    "third_party.full_name": gettext_lazy("third party's full name"),
     "complaint_admin_view": gettext_lazy("complaint's page in admin"),
 }
 

@@ -447,6 +447,24 @@ def borrower_reveal(*, borrower: Borrower, field: str, purpose: str, actor: Any)
 
 
 @transaction.atomic
+def third_party_reveal(*, contact: ThirdPartyContact, purpose: str, actor: Any) -> str:
+    """Return a third-party contact's full name, and record who read it and why (a PII_REVEALED event on the
+    contact naming the field and the purpose's code), as `borrower_reveal` does for the borrower's: only for a
+    reader whose scope holds the contact's borrower."""
+    if purpose not in RevealPurpose.values:
+        raise ValidationError({"purpose": _("Say why you need it.")})
+    if not getattr(actor, "is_authenticated", False) or not scopes.visible_to(
+        actor, Borrower.objects.filter(pk=contact.borrower_id)
+    ).exists():
+        raise PermissionDenied(_("You may not read this borrower's data."))
+    audit_log(
+        action=AuditAction.PII_REVEALED, subject=contact, actor=actor,
+        data={"borrower_ref": contact.borrower.borrower_ref, "field": "third_party.full_name", "reason": purpose},
+    )
+    return contact.full_name
+
+
+@transaction.atomic
 def phone_reveal(*, phone: PhoneNumber, actor: Any, reason: str) -> str:
     """Return the full number and record who read it and why (personal-data access log): the reason, which may
     name people, is kept encrypted on a `PiiAccess` row, and the audit event refers to that row."""

@@ -31,6 +31,7 @@ from ..services import (
     ThirdPartyInput,
     borrower_reveal,
     borrower_upsert,
+    third_party_reveal,
     third_party_upsert,
 )
 from ..times import reader_time, zone_location, zone_place
@@ -312,7 +313,7 @@ class BorrowerAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
             "title": _("Reveal the %(field)s of %(ref)s") % {"field": label, "ref": borrower.borrower_ref},
             "field_label": label, "form": form, "value": value,
         }
-        response = TemplateResponse(request, "consent_app/admin/borrower_reveal.html", context,
+        response = TemplateResponse(request, "consent_app/admin/reveal.html", context,
                                     status=422 if request.method == "POST" and value is None else 200)
         add_never_cache_headers(response)
         response["Cache-Control"] = "no-store"
@@ -322,9 +323,31 @@ class BorrowerAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
 # --- Third-party contacts ----------------------------------------------------------------------------------------
 
 
+class ThirdPartyChangeForm(forms.ModelForm):
+    """A third party's page: the name is never put in a field (the page would hold it in clear); a correction is
+    typed into an empty one and replaces the stored name."""
+
+    new_full_name = forms.CharField(label=_("new full name"), required=False, max_length=200,
+                                    help_text=_("Empty: the name stays as it is."))
+
+    class Meta:
+        model = ThirdPartyContact
+        fields = ("relation", "authorized", "authorization_evidence")
+
+
+class ThirdPartyAddForm(forms.ModelForm):
+    class Meta:
+        model = ThirdPartyContact
+        fields = ("borrower", "contact_ref", "full_name", "relation", "authorized", "authorization_evidence")
+
+
 @admin.register(ThirdPartyContact)
 class ThirdPartyContactAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
-    pii_view_field = "third_party_admin_view"
+    """The contact's name is masked on every page, as the borrower's is, and shown to one reader who says why
+    (third_party_reveal, a PII_REVEALED event)."""
+
+    form = ThirdPartyChangeForm
+    add_form = ThirdPartyAddForm
     list_display = ("contact_ref", "borrower_link", "relation", "authorized", "created_at")
     list_filter = ("relation", "authorized", JurisdictionFilter)
     list_select_related = ("borrower",)
@@ -343,19 +366,59 @@ class ThirdPartyContactAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
     def borrower_link(self, obj: ThirdPartyContact) -> str:
         return link_to(obj.borrower)
 
+    @admin.display(description=_("full name"))
+    def full_name_masked(self, obj: ThirdPartyContact) -> str:
+        if obj.pk is None or not obj.full_name:
+            return "-"
+        url = reverse("admin:consent_app_thirdpartycontact_reveal", args=[obj.pk])
+        return format_html('{} <a class="button reveal" href="{}">{}</a>', MASKED, url, _("Show in clear"))
+
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return ["borrower", "contact_ref", "full_name", "relation", "authorized", "authorization_evidence"]
+        if obj is None:
+            return ["borrower", "contact_ref", "full_name", "relation", "authorized", "authorization_evidence"]
+        correction = ["new_full_name"] if self.has_change_permission(request, obj) else []
+        return ["borrower", "contact_ref", "full_name_masked", *correction, "relation", "authorized",
+                "authorization_evidence"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return ["borrower", "contact_ref"] if obj is not None else []
+        return ["borrower", "contact_ref", "full_name_masked"] if obj is not None else []
 
     def save_model(self, request: HttpRequest, obj: ThirdPartyContact, form: Any, change: bool) -> None:
+        name = (form.cleaned_data.get("new_full_name") or "").strip() or obj.full_name
         contact = third_party_upsert(
             borrower=obj.borrower,
             data=ThirdPartyInput(
-                contact_ref=obj.contact_ref, name=obj.full_name, relation=obj.relation, authorized=obj.authorized,
+                contact_ref=obj.contact_ref, name=name, relation=obj.relation, authorized=obj.authorized,
                 authorization_evidence=obj.authorization_evidence,
             ),
             actor=request.user,
         )
         adopt(obj, contact)
+
+    # --- Revealing the name, for one reader ------------------------------------------------------------------
+
+    def get_urls(self) -> list[Any]:
+        reveal = path("<path:object_id>/reveal/", self.admin_site.admin_view(self.reveal_view),
+                      name="consent_app_thirdpartycontact_reveal")
+        return [reveal, *super().get_urls()]
+
+    def reveal_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Ask why (GET), then show the name to this reader in this answer only (POST, never stored by a cache),
+        recorded by third_party_reveal. Another team's contact is a 404."""
+        contact = cast(ThirdPartyContact, self._check_in_scope(request, object_id))
+        if not self.has_view_or_change_permission(request, contact):
+            raise PermissionDenied
+        form = RevealForm(request.POST or None)
+        value = None
+        if request.method == "POST" and form.is_valid():
+            value = third_party_reveal(contact=contact, purpose=form.cleaned_data["purpose"], actor=request.user)
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "original": contact,
+            "title": _("Reveal the full name of %(ref)s") % {"ref": contact},
+            "field_label": _("full name"), "form": form, "value": value,
+        }
+        response = TemplateResponse(request, "consent_app/admin/reveal.html", context,
+                                    status=422 if request.method == "POST" and value is None else 200)
+        add_never_cache_headers(response)
+        response["Cache-Control"] = "no-store"
+        return response

@@ -512,6 +512,8 @@ CUSTOM_URL_READERS = {
 ROW_URLS: dict[str, dict[str, tuple[tuple[str, ...], frozenset[str]]]] = {
     # The borrower's name to whoever may read the borrower; the national id to compliance officers only.
     "consent_app_borrower_reveal": {"full_name": (("full_name",), SCS), "national_id": (("national_id",), CS)},
+    # A third party's name to whoever may read the contact.
+    "consent_app_thirdpartycontact_reveal": {"full_name": ((), SCS)},
     # A version's buttons: submit and approve take a POST only (a GET is a 404 for everyone); the reject page asks
     # for the comment.
     "collections_app_messagetemplateversion_submit": {"get": ((), NOBODY)},

@@ -185,3 +185,77 @@ def test_a_correction_replaces_the_name_and_an_empty_one_keeps_it(client, compli
     assert client.post(_change(borrower), base | {"timezone": "Asia/Urumqi"}).status_code == 302
     borrower.refresh_from_db()
     assert (borrower.full_name, borrower.timezone) == (NEW_NAME, "Asia/Urumqi")
+
+
+# --- A third party's name, masked the same way ---------------------------------------------------------------------
+
+CONTACT_NAME = "诸葛春燕"
+CONTACT_NEW_NAME = "诸葛秋燕"
+
+
+@pytest.fixture
+def contact(borrower):
+    return f.ThirdPartyContactFactory(borrower=borrower, full_name=CONTACT_NAME, relation="parent")
+
+
+def _contact_reveal(contact) -> str:
+    return reverse("admin:consent_app_thirdpartycontact_reveal", args=[contact.pk])
+
+
+def test_a_third_partys_name_is_masked_on_its_list_page_and_history(client, compliance, contact):
+    from consent_app.services import ThirdPartyInput, third_party_upsert
+
+    third_party_upsert(borrower=contact.borrower, actor=compliance, data=ThirdPartyInput(
+        contact_ref=contact.contact_ref, name=CONTACT_NEW_NAME, relation="parent", authorized=False,
+        authorization_evidence=""))
+    client.force_login(compliance)
+    pages = [reverse("admin:consent_app_thirdpartycontact_changelist"),
+             reverse("admin:consent_app_thirdpartycontact_change", args=[contact.pk]),
+             reverse("admin:consent_app_thirdpartycontact_history", args=[contact.pk]),
+             _change(contact.borrower)]
+    pages += [reverse("admin:consent_app_thirdpartycontact_simple_history", args=[contact.pk, r.history_id])
+              for r in contact.history.all()]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        body = response.content.decode()
+        assert CONTACT_NAME not in body and CONTACT_NEW_NAME not in body, url
+    assert _contact_reveal(contact) in client.get(pages[1]).content.decode()
+    assert not _reveals().exists()  # opening the pages revealed nothing
+
+
+def test_a_third_partys_name_is_shown_to_the_reader_who_says_why_and_audited(client, supervisor, contact):
+    client.force_login(supervisor)
+    refused = client.post(_contact_reveal(contact), {"purpose": ""})
+    assert refused.status_code == 422 and CONTACT_NAME not in refused.content.decode()
+    response = client.post(_contact_reveal(contact), {"purpose": RevealPurpose.IDENTITY_CHECK})
+    assert response.status_code == 200 and CONTACT_NAME in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    event = _reveals().get()
+    assert (event.subject_type, event.subject_id) == ("consent_app.thirdpartycontact", str(contact.pk))
+    assert event.data == {"borrower_ref": contact.borrower.borrower_ref, "field": "third_party.full_name",
+                          "reason": "identity_check"}
+
+
+def test_another_teams_third_party_is_not_found(client, other_supervisor, contact):
+    client.force_login(other_supervisor)
+    response = client.post(_contact_reveal(contact), {"purpose": RevealPurpose.IDENTITY_CHECK})
+    assert response.status_code == 404 and CONTACT_NAME not in response.content.decode()
+    assert not _reveals().exists()
+
+
+def test_a_third_partys_name_is_corrected_without_being_shown(client, compliance, contact):
+    client.force_login(compliance)
+    url = reverse("admin:consent_app_thirdpartycontact_change", args=[contact.pk])
+    data = {"new_full_name": CONTACT_NEW_NAME, "relation": "parent", "authorized": "", "authorization_evidence": "",
+            "phones-TOTAL_FORMS": "0", "phones-INITIAL_FORMS": "0"}
+    page = client.get(url)
+    for inline in page.context["inline_admin_formsets"]:
+        data |= {f"{inline.formset.prefix}-TOTAL_FORMS": "0", f"{inline.formset.prefix}-INITIAL_FORMS": "0"}
+    assert client.post(url, data).status_code == 302
+    contact.refresh_from_db()
+    assert contact.full_name == CONTACT_NEW_NAME
+    # Left empty, the name stays.
+    assert client.post(url, {**data, "new_full_name": "", "relation": "spouse"}).status_code == 302
+    contact.refresh_from_db()
+    assert (contact.full_name, contact.relation) == (CONTACT_NEW_NAME, "spouse")
