@@ -41,7 +41,8 @@ def test_a_plan_within_the_collectors_limits_is_active_at_once(loan, collector):
 
 @pytest.mark.parametrize(("sched", "message"), [
     ([(days(-1), Decimal("6000"))], "in the past"),
-    ([(days(7), Decimal("3000")), (days(37), Decimal("2000"))], "add up to 5,000.00 CNY, not the agreed total 6,000.00 CNY"),
+    ([(days(7), Decimal("3000")), (days(37), Decimal("2000"))],
+     "add up to 5,000.00 CNY, not the agreed total 6,000.00 CNY"),
     ([(days(7), Decimal("5950")), (days(37), Decimal("50"))], "below the minimum of 100.00 CNY"),
     ([(days(7), Decimal("3000")), (days(400), Decimal("3000"))], "at most 365 days"),
     ([(days(61), Decimal("6000"))], "at most 60 days away"),
