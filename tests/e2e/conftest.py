@@ -34,7 +34,7 @@ def browser():
 def page(browser):
     context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
     page = context.new_page()
-    page.set_default_timeout(15000)
+    page.set_default_timeout(30000)  # a shared two-core machine runs the server, the browser and the tests
     yield page
     context.close()
 
@@ -52,7 +52,7 @@ def open_page(browser):
                                       locale="zh-CN", storage_state=storage_state, **options)
         contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(15000)
+        page.set_default_timeout(30000)
         return page
 
     yield open_

@@ -49,7 +49,7 @@ def _worklist_refs(page):
 
 def test_a_supervisor_finds_an_account_by_its_last_four_digits_and_reassigns_it(open_page, live_server, settings,
                                                                                 team):
-    settings.WORKLIST_POLL_SECONDS = 1
+    settings.WORKLIST_POLL_SECONDS = 2
     moved = team["moved"]
     giving, taking = open_page(LAPTOP), open_page(LAPTOP)
     sign_in_collector(giving, live_server, "collector_giving")
