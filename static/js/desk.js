@@ -145,6 +145,11 @@
             if (!cell.hasAttribute("data-label") && (cell.colSpan || 1) === 1 && names[column]) {
               cell.setAttribute("data-label", names[column]);
             }
+            // Short facts sit two by two; the row's first cell, forms and long texts take the card's width.
+            if (column === 0 || cell.querySelector("form, select, input, textarea, button, ul, table") ||
+                cell.textContent.replace(/\s+/g, " ").trim().length > 24) {
+              cell.classList.add("wide");
+            }
             column += cell.colSpan || 1;
           });
         });
