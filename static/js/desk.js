@@ -125,14 +125,33 @@
 // own data-label (the worklist's) keep it.
 (function () {
   "use strict";
+  // Each column's name from every header row above it (rowspan and colspan laid out as the browser does): a column
+  // under a group heading is named by both, "Right-party contacts · Today".
   function headings(table) {
     var head = table.tHead;
     if (!head || !head.rows.length) return [];
-    var names = [];
-    Array.prototype.forEach.call(head.rows[head.rows.length - 1].cells, function (th) {
-      for (var i = 0; i < (th.colSpan || 1); i += 1) names.push(th.textContent.replace(/\s+/g, " ").trim());
+    var grid = [];
+    Array.prototype.forEach.call(head.rows, function (row, r) {
+      grid[r] = grid[r] || [];
+      var column = 0;
+      Array.prototype.forEach.call(row.cells, function (th) {
+        while (grid[r][column] !== undefined) column += 1;
+        var text = th.textContent.replace(/\s+/g, " ").trim();
+        for (var dr = 0; dr < (th.rowSpan || 1); dr += 1) {
+          grid[r + dr] = grid[r + dr] || [];
+          for (var dc = 0; dc < (th.colSpan || 1); dc += 1) grid[r + dr][column + dc] = text;
+        }
+        column += th.colSpan || 1;
+      });
     });
-    return names;
+    var names = [];
+    grid.forEach(function (row) {
+      row.forEach(function (text, column) {
+        var parts = names[column] = names[column] || [];
+        if (text && parts[parts.length - 1] !== text) parts.push(text);
+      });
+    });
+    return names.map(function (parts) { return parts.join(" · "); });
   }
   function stack(root) {
     root.querySelectorAll("table.grid:not(.worklist)").forEach(function (table) {
