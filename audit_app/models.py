@@ -43,6 +43,7 @@ class AuditAction(models.TextChoices):
     CONTACT_BATCH_CHECKED = "contact.batch_checked", _("Contacts checked in a batch")
     CONTACT_ATTEMPT_RECORDED = "contact.attempt_recorded", _("Contact attempt recorded")
     API_TOKEN_CREATED = "api.token_created", _("API token created")
+    API_READ = "api.read", _("Read through the API")
     ADMIN_CHANGE = "admin.change", _("Changed in admin")
     PROMISE_CREATED = "promise.created", _("Promise to pay created")
     PROMISE_KEPT = "promise.kept", _("Promise to pay kept")

@@ -221,6 +221,22 @@ def api_loans_visible_to(user: Any, queryset: QuerySet[Loan] | None = None) -> Q
     return qs if is_integration(user) else qs.none()
 
 
+def api_borrowers_visible_to(user: Any, queryset: QuerySet[Borrower] | None = None) -> QuerySet[Borrower]:
+    """The borrowers the integration API may read for a token's user: as `api_loans_visible_to`, every borrower for
+    an Integration user, none for anyone else."""
+    qs = Borrower.objects.all() if queryset is None else queryset
+    return qs if is_integration(user) else qs.none()
+
+
+def api_attempts_visible_to(
+    user: Any, queryset: QuerySet[ContactAttempt] | None = None
+) -> QuerySet[ContactAttempt]:
+    """The contact attempts the integration API may list: those on the loans it may name (every one for an
+    Integration user, none for anyone else)."""
+    qs = ContactAttempt.objects.all() if queryset is None else queryset
+    return qs if is_integration(user) else qs.none()
+
+
 def get_loan_for_user_or_404(user: Any, loan_ref: str, queryset: QuerySet[Loan] | None = None) -> Loan:
     loan = loans_visible_to(user, queryset).filter(loan_ref=loan_ref).first()
     if loan is None:

@@ -344,3 +344,137 @@ class ContactAttemptOut(Schema):
     external_id: str
     compliant: bool
     reasons: list[StoredReasonOut]
+
+
+# --- Reads ------------------------------------------------------------------------------------------------------
+
+# The most rows one page of a list holds (GET /contactable, GET /contact-attempts); the default is smaller.
+PAGE_LIMIT = 500
+PAGE_DEFAULT = 100
+
+
+class ConsentStateOut(Schema):
+    id: int
+    phone_id: int
+    phone: str = Field(description="Masked number.")
+    channels: list[str]
+    basis: str
+    granted_at: datetime
+    expires_at: datetime | None
+    withdrawn_at: datetime | None
+    state: Literal["active", "withdrawn", "expired", "pending"] = Field(description="The consent's state now.")
+
+
+class RestrictionInForceOut(Schema):
+    id: int
+    loan_ref: str | None = Field(description="null: the restriction covers every loan of the borrower.")
+    kind: str
+    starts_at: datetime
+    ends_at: datetime | None
+
+
+class BorrowerReadOut(Schema):
+    borrower_ref: str
+    jurisdiction: str
+    timezone: str
+    loan_refs: list[str]
+    phones: list[PhoneOut] = Field(description="The borrower's own numbers, masked.")
+    consents: list[ConsentStateOut] = Field(description="Every consent on the borrower's numbers, newest first.")
+    restrictions: list[RestrictionInForceOut] = Field(description="The restrictions in force now.")
+    third_parties: list[ThirdPartyOut] = Field(description="Named contacts, without their names; numbers masked.")
+
+
+class PromiseOut(Schema):
+    id: int
+    amount: str
+    paid_amount: str
+    due_date: date
+    state: str
+    created_at: datetime
+
+
+class InstallmentOut(Schema):
+    number: int
+    due_date: date
+    amount: str
+    paid_amount: str
+    state: str
+    paid_at: datetime | None
+
+
+class PlanOut(Schema):
+    id: int
+    kind: str
+    state: str
+    agreed_total: str
+    discount_percent: str
+    created_at: datetime
+    activated_at: datetime | None
+    installments: list[InstallmentOut]
+
+
+class ComplaintSummaryOut(Schema):
+    reference: str
+    category: str
+    state: str
+    received_at: datetime
+    ack_due_at: datetime = Field(description="Acknowledge by.")
+    resolve_due_at: datetime = Field(description="Resolve by.")
+    acknowledged_at: datetime | None
+
+
+class LoanReadOut(Schema):
+    loan_ref: str
+    borrower_ref: str
+    status: str
+    principal: str
+    balance: str
+    currency: str
+    due_date: date
+    days_past_due: int
+    bucket: str
+    assigned_collector: str | None = Field(description="The assigned collector's username; null when unassigned.")
+    promises: list[PromiseOut] = Field(description="Pending promises to pay.")
+    plan: PlanOut | None = Field(description="The open repayment plan (proposed, pending approval or active).")
+    complaints: list[ComplaintSummaryOut] = Field(description="Open complaints about this loan or the borrower.")
+
+
+class ContactableRowOut(Schema):
+    loan_ref: str
+    borrower_ref: str
+    phone_id: int
+    phone: str = Field(description="Masked number.")
+    owner: Literal["debtor", "third_party"]
+    decision: ContactCheckOut | None = Field(description="The pre-check's decision; null when `error` is set.")
+    error: ItemErrorOut | None = Field(description="409 when no contact policy is in force; else null.")
+
+
+class ContactableOut(Schema):
+    channel: str
+    at: datetime
+    results: list[ContactableRowOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class ContactAttemptReadOut(Schema):
+    id: int
+    external_id: str | None
+    loan_ref: str
+    phone_id: int
+    phone: str = Field(description="Masked number.")
+    channel: str
+    direction: str
+    source: str
+    outcome: str | None = Field(description="null while the attempt is in progress.")
+    party: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    duration_s: int | None
+    compliant: bool
+    reasons: list[StoredReasonOut]
+
+
+class ContactAttemptsOut(Schema):
+    results: list[ContactAttemptReadOut]
+    next_cursor: str = Field(description="Pass as `since` for the attempts after these (the same cursor when none).")
+    has_more: bool = Field(description="More attempts follow now: ask again at once with `next_cursor`.")

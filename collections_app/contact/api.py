@@ -8,15 +8,20 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Router, Status
+from ninja import Query, Router, Status
 from pydantic import ValidationError as PydanticValidationError
 
+from audit_app.models import AuditAction
+from audit_app.services import audit_log
 from collections_app.api import schemas as s
+from collections_app.api.cursors import cursor_decode, cursor_encode
 from collections_app.contact.checks import CheckRequest, LoanNotFound
+from collections_app.contact.scrub import contact_scrub
 from collections_app.contact.selectors import decision_as_dict
 from collections_app.contact.services import attempt_record, contact_check_batch, contact_check_by_ref
 from collections_app.loans.services import collector_by_username
 from consent_app.models import Consent, Restriction
+from consent_app.phones import mask
 from consent_app.services import (
     consent_grant,
     consent_withdraw,
@@ -28,6 +33,7 @@ from ..api.auth import ApiRequest
 from ..api.errors import ApiError, item_error
 from ..api.lookups import _borrower, _loan, _phone_of
 from ..models import ContactAttempt
+from ..permissions import api_attempts_visible_to
 
 router = Router()
 
@@ -50,10 +56,14 @@ def _restriction_out(restriction: Restriction) -> dict[str, Any]:
     }
 
 
+def _stored_reasons(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"code": r["code"], "rule": r.get("rule", ""), "until": r.get("until")} for r in reasons]
+
+
 def _attempt_out(attempt: ContactAttempt) -> dict[str, Any]:
     return {
         "id": attempt.pk, "external_id": attempt.external_id, "compliant": attempt.compliant,
-        "reasons": [{"code": r["code"], "rule": r.get("rule", ""), "until": r.get("until")} for r in attempt.reasons],
+        "reasons": _stored_reasons(attempt.reasons),
     }
 
 
@@ -194,3 +204,90 @@ def contact_attempt_post(request: ApiRequest, payload: s.ContactAttemptIn) -> St
             duration_s=payload.duration_s, recording_ref=payload.recording_ref, actor=request.auth,
         )
         return Status(201 if created else 200, _attempt_out(attempt))
+
+
+# --- Reads ------------------------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/contactable",
+    operation_id="contactable_list",
+    response={200: s.ContactableOut, **s.ERRORS},
+    tags=["contact"],
+    summary="The dialer's list scrub: every number of the active loans, each with its pre-check decision at `at`",
+)
+def contactable_get(
+    request: ApiRequest,
+    channel: s.ChannelCode,
+    at: s.Timestamp | None = None,
+    collector: str | None = Query(None, min_length=1, max_length=150, description="A collector's username."),
+    cursor: str | None = Query(None, max_length=200, description="`next_cursor` of the previous page."),
+    limit: int = Query(s.PAGE_DEFAULT, ge=1, le=s.PAGE_LIMIT),
+) -> Status:
+    """Pairs of (loan, number) in a stable order, paginated. Each decision is the one `POST /contact-checks` would
+    answer for that loan, number, channel and instant; a page costs the same queries whatever its size."""
+    at = at or timezone.now()
+    after = cursor_decode("contactable", cursor, field="cursor", length=2) if cursor is not None else None
+    assigned = collector_by_username(collector) if collector is not None else None
+    results, more = contact_scrub(
+        channel=channel, at=at, actor=request.auth, collector=assigned,
+        after=(after[0], after[1]) if after else None, limit=limit,
+    )
+    last = results[-1].row.target if results else None
+    return Status(200, {
+        "channel": channel, "at": at,
+        "results": [
+            {"loan_ref": r.row.loan_ref, "borrower_ref": r.row.borrower_ref, "phone_id": r.row.target.number.number_id,
+             "phone": r.row.masked, "owner": r.row.target.number.owner.value,
+             "decision": decision_as_dict(r.decision) if r.decision is not None else None,
+             "error": item_error(r.error) if r.error is not None else None}
+            for r in results
+        ],
+        "next_cursor": cursor_encode("contactable", (last.loan.pk, last.number.number_id))
+        if more and last is not None else None,
+    })
+
+
+_ATTEMPT_FIELDS = (
+    "pk", "external_id", "loan__loan_ref", "phone_id", "phone__e164", "channel", "direction", "source", "outcome",
+    "party", "started_at", "ended_at", "duration_s", "compliant", "reasons",
+)
+
+
+@router.get(
+    "/contact-attempts",
+    operation_id="contact_attempt_list",
+    response={200: s.ContactAttemptsOut, **s.ERRORS},
+    tags=["contact"],
+    summary="Contact attempts (desk and dialer) in the order they were recorded, after a cursor",
+)
+def contact_attempts_get(
+    request: ApiRequest,
+    since: str | None = Query(None, max_length=200, description="`next_cursor` of the previous answer."),
+    limit: int = Query(s.PAGE_DEFAULT, ge=1, le=s.PAGE_LIMIT),
+) -> Status:
+    """A feed for systems that poll: keep the last `next_cursor` and ask again with it. Numbers masked. One
+    `api.read` event in the audit trail per answer, naming the attempts by id."""
+    after = cursor_decode("contact-attempts", since, field="since", length=1)[0] if since is not None else 0
+    rows = list(
+        api_attempts_visible_to(request.auth).filter(pk__gt=after).order_by("pk")
+        .values_list(*_ATTEMPT_FIELDS)[: limit + 1]
+    )
+    page = rows[:limit]
+    results = [
+        {"id": pk, "external_id": external_id, "loan_ref": loan_ref, "phone_id": phone_id, "phone": mask(e164),
+         "channel": channel, "direction": direction, "source": source, "outcome": outcome or None,
+         "party": party or None, "started_at": started_at, "ended_at": ended_at, "duration_s": duration_s,
+         "compliant": compliant, "reasons": _stored_reasons(reasons)}
+        for (pk, external_id, loan_ref, phone_id, e164, channel, direction, source, outcome, party, started_at,
+             ended_at, duration_s, compliant, reasons) in page
+    ]
+    if results:
+        audit_log(
+            action=AuditAction.API_READ, actor=request.auth,
+            data={"resource": "contact_attempts", "attempt_ids": [r["id"] for r in results]},
+        )
+    last = results[-1]["id"] if results else after
+    return Status(200, {
+        "results": results, "next_cursor": cursor_encode("contact-attempts", (last,)), "has_more": len(rows) > limit,
+    })

@@ -52,6 +52,8 @@ KNOWN = {
     "body.items[*].loan_ref": ("loan_ref", 0.7),
     "body.items[*].phone": ("phone", 0.7),
     "body.items[*].at": ("instant", 0.5),
+    "query.collector": ("collector", 0.5),
+    "query.at": ("instant", 0.5),
     **{f"body.{field}": ("instant", 0.5) for field in (
         "started_at", "at", "granted_at", "withdrawn_at", "starts_at", "paid_at", "received_at"
     )},

@@ -200,8 +200,8 @@ def test_openapi_lists_every_endpoint(client):
     assert response.status_code == 200
     paths = response.json()["paths"]
     expected = {
-        "/api/v1/borrowers/{borrower_ref}": {"put"},
-        "/api/v1/loans/{loan_ref}": {"put"},
+        "/api/v1/borrowers/{borrower_ref}": {"put", "get"},
+        "/api/v1/loans/{loan_ref}": {"put", "get"},
         "/api/v1/consents": {"post"},
         "/api/v1/consents/{consent_id}/withdraw": {"post"},
         "/api/v1/restrictions": {"post"},
@@ -209,7 +209,8 @@ def test_openapi_lists_every_endpoint(client):
         "/api/v1/payments": {"post"},
         "/api/v1/contact-checks": {"post"},
         "/api/v1/contact-checks/batch": {"post"},
-        "/api/v1/contact-attempts": {"post"},
+        "/api/v1/contact-attempts": {"post", "get"},
+        "/api/v1/contactable": {"get"},
         "/api/v1/complaints": {"post"},
     }
     assert {path: set(methods) for path, methods in paths.items()} == expected

@@ -1,5 +1,5 @@
-"""The OpenAPI document lists the statuses the API answers: a body that is not JSON is a 400 on every operation,
-and every operation documents the 400 (the schemathesis run, tests/fuzz/, found it missing)."""
+"""The OpenAPI document lists the statuses the API answers: a body that is not JSON is a 400 on every operation
+that reads a body, and every operation documents the 400 (the schemathesis run, tests/fuzz/, found it missing)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from collections_app.api.v1 import api as ninja_api
 
 pytestmark = pytest.mark.django_db
 
+# The operations that read a body (the reads, GET, take none).
 OPERATIONS = sorted(
     (method, path) for path, operations in ninja_api.get_openapi_schema()["paths"].items() for method in operations
+    if method != "get"
 )
 IDS = {"restriction_id": 1, "consent_id": 1, "borrower_ref": "B-1", "loan_ref": "L-1"}
 
