@@ -23,8 +23,9 @@ def verdict_horizon(snapshot: Snapshot, decision: Decision, at: datetime) -> dat
     exactly. A refusal with a blocker that time does not lift (no consent, a cease request) cannot change by time
     alone: None. A permission holds until the first of: a wall-clock boundary (``zones.next_wall_boundary``:
     windows, declared inconvenient times, local midnight, a DST change), or an instant of the facts (a consent
-    starting, expiring or withdrawn; a restriction starting, ending or lifted). Every attempt-counting rule (caps,
-    rolling window, cooldown, "unreachable") counts borrower-local days, so it changes only at a local midnight."""
+    starting, expiring or withdrawn; a restriction or an incident pause starting, ending or lifted). Every
+    attempt-counting rule (caps, rolling window, cooldown, "unreachable") counts borrower-local days, so it changes
+    only at a local midnight."""
     if not decision.allowed:
         return decision.next_allowed_at
     instants = [next_wall_boundary(snapshot, at)]
@@ -32,4 +33,6 @@ def verdict_horizon(snapshot: Snapshot, decision: Decision, at: datetime) -> dat
         instants += [t for t in (consent.granted_at, consent.expires_at, consent.withdrawn_at) if t and t > at]
     for restriction in snapshot.restrictions:
         instants += [t for t in (restriction.starts_at, restriction.ends_at, restriction.lifted_at) if t and t > at]
+    for pause in snapshot.pauses:
+        instants += [t for t in (pause.starts_at, pause.ends_at, pause.lifted_at) if t and t > at]
     return min(instants)

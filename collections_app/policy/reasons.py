@@ -42,6 +42,8 @@ class ReasonCode(StrEnum):
     THIRD_PARTY_OPTED_OUT = "THIRD_PARTY_OPTED_OUT"
     NOT_COLLECTIBLE = "NOT_COLLECTIBLE"
     CHANNEL_NOT_PERMITTED = "CHANNEL_NOT_PERMITTED"
+    # Added after the table of DESIGN.md: listed last, so the order of every earlier code stays as it was.
+    INCIDENT_PAUSE = "INCIDENT_PAUSE"
 
 
 # The keys of PolicyParams.sources. The first ten are the ones the brief fixes for the policy model; the last two
@@ -90,6 +92,8 @@ RULE_KEYS: Mapping[ReasonCode, str] = MappingProxyType(
         ReasonCode.THIRD_PARTY_OPTED_OUT: "third_party",
         ReasonCode.NOT_COLLECTIBLE: "collectibility",
         ReasonCode.CHANNEL_NOT_PERMITTED: "channels",
+        # A firm-wide hold under the incident plan: cited as the policy's holds are (CONC 7.9 / firm policy).
+        ReasonCode.INCIDENT_PAUSE: "restrictions",
     }
 )
 
@@ -143,6 +147,7 @@ MESSAGES: Mapping[ReasonCode, Any] = MappingProxyType(
         ReasonCode.NOT_COLLECTIBLE: _("The loan is not collectible (status %(status)s, due %(due_date)s)."),
         # channel
         ReasonCode.CHANNEL_NOT_PERMITTED: _("The policy does not allow contact by %(channel)s."),
+        ReasonCode.INCIDENT_PAUSE: _("Compliance has paused all collection contact for an incident."),
     }
 )
 

@@ -49,6 +49,7 @@ TIME_BASED_CODES = frozenset(
         ReasonCode.ROLLING_ATTEMPT_LIMIT,
         ReasonCode.CONVERSATION_COOLDOWN,
         *RESTRICTION_CODES.values(),
+        ReasonCode.INCIDENT_PAUSE,
     }
 )
 
@@ -374,6 +375,21 @@ def _channel(ctx: _Context, t: datetime) -> list[_Block]:
     return [_Block(code, message_for(code, channel=ctx.channel.value), None, _channel)]
 
 
+def _incident_pause(ctx: _Context, t: datetime) -> list[_Block]:
+    """An incident pause in force over this contact (firm policy: the incident plan, docs/incident-playbook.md).
+    Time-based only while every pause in force has a planned end: lifting is a person's act, not the clock's."""
+    active = [
+        p for p in ctx.snapshot.pauses
+        if p.starts_at <= t and (p.lifted_at is None or p.lifted_at > t) and (p.ends_at is None or p.ends_at > t)
+    ]
+    if not active:
+        return []
+    ends = [min(p.ends_at, p.lifted_at or p.ends_at) for p in active if p.ends_at is not None]
+    lift = max(ends) if len(ends) == len(active) else None
+    code = ReasonCode.INCIDENT_PAUSE
+    return [_Block(code, message_for(code), lift, _incident_pause)]
+
+
 _RULES: tuple[RuleFn, ...] = (
     _consent,
     _hours,
@@ -388,6 +404,7 @@ _RULES: tuple[RuleFn, ...] = (
     _third_party,
     _collectible,
     _channel,
+    _incident_pause,
 )
 
 

@@ -129,6 +129,17 @@ class RestrictionFact:
 
 
 @dataclass(frozen=True)
+class PauseFact:
+    """An incident pause that covers this contact (the selector keeps only the pauses whose scope holds the loan):
+    no collection contact from `starts_at` until it is lifted, or until its planned end when it has one."""
+
+    pause_id: int
+    starts_at: datetime
+    ends_at: datetime | None
+    lifted_at: datetime | None
+
+
+@dataclass(frozen=True)
 class InconvenientTime:
     weekdays: frozenset[int]  # 0 = Monday
     start: time
@@ -157,6 +168,7 @@ class Snapshot:
     restrictions: tuple[RestrictionFact, ...]  # the borrower's, all loans
     inconvenient_times: tuple[InconvenientTime, ...]
     attempts: tuple[AttemptFact, ...]  # the borrower's relevant history (see DESIGN.md)
+    pauses: tuple[PauseFact, ...] = ()  # incident pauses whose scope covers this loan
 
 
 @dataclass(frozen=True)

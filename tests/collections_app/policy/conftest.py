@@ -25,6 +25,7 @@ from collections_app.policy import (
     NumberFact,
     Outcome,
     Party,
+    PauseFact,
     PolicyParams,
     RestrictionFact,
     Snapshot,
@@ -145,6 +146,7 @@ def snapshot(
     attempts: tuple[AttemptFact, ...] = (),
     loan_status: str = "active",
     due_date: date = date(2027, 1, 1),
+    pauses: tuple[PauseFact, ...] = (),
 ) -> Snapshot:
     the_number = number if number is not None else _build_number()
     return Snapshot(
@@ -156,7 +158,15 @@ def snapshot(
         restrictions=restrictions,
         inconvenient_times=inconvenient_times,
         attempts=attempts,
+        pauses=pauses,
     )
+
+
+def pause(
+    *, starts_at: datetime = LONG_AGO, ends_at: datetime | None = None, lifted_at: datetime | None = None,
+    pause_id: int = 1,
+) -> PauseFact:
+    return PauseFact(pause_id=pause_id, starts_at=starts_at, ends_at=ends_at, lifted_at=lifted_at)
 
 
 def cn_snapshot(**kw: Any) -> Snapshot:
@@ -194,6 +204,7 @@ def mk() -> SimpleNamespace:
         LOAN=LOAN,
         OTHER_LOAN=OTHER_LOAN,
         policy=policy,
+        pause=pause,
         hours=hours,
         every_day=every_day,
         number=number,

@@ -69,6 +69,7 @@ def test_the_reason_codes_are_exactly_the_public_vocabulary():
         "THIRD_PARTY_OPTED_OUT",
         "NOT_COLLECTIBLE",
         "CHANNEL_NOT_PERMITTED",
+        "INCIDENT_PAUSE",
     }
 
 

@@ -611,6 +611,10 @@ def _scenarios(mk):
             (mk.snapshot(policy=sms_only), call, NOON),
             (mk.snapshot(policy=sms_only), sms, NOON),
         ),
+        ReasonCode.INCIDENT_PAUSE: (
+            (mk.snapshot(pauses=(mk.pause(),)), call, NOON),
+            (mk.snapshot(pauses=(mk.pause(lifted_at=NOON - timedelta(hours=1)),)), call, NOON),
+        ),
     }
 
 
