@@ -221,6 +221,35 @@ def test_an_unassigned_paid_loan_reads_as_such(api, borrower):
     assert (body["status"], body["days_past_due"], body["assigned_collector"]) == ("paid", 0, None)
 
 
+# Queries of a loan read, whatever its promises, installments and complaints:
+LOAN_READ_QUERIES = [
+    "collections_app_apitoken",  # the token, its user and the user's role groups
+    "collections_app_loan",  # the loan with its borrower's reference and its collector's username
+    "collections_app_promise",  # the pending promises
+    "collections_app_repaymentplan",  # the open plan
+    "collections_app_installment",  # its installments
+    "collections_app_complaint",  # the open complaints of the loan and of the borrower
+    "INSERT audit_app_auditevent",  # the read on the audit trail
+]
+
+
+@pytest.mark.parametrize("n", [1, 12])
+def test_a_loan_read_takes_the_same_queries_whatever_its_size(api, borrower, collector, n):
+    loan = borrower.loans.get()
+    promise_create(loan=loan, amount="500", promise_date=dt.date(2027, 3, 10), actor=collector)
+    schedule = [(dt.date(2027, 3, 10) + dt.timedelta(days=30 * i), Decimal("6000") / n) for i in range(n)]
+    # Twelve installments are beyond a collector's limits: the plan waits for approval, open all the same.
+    plan_propose(loan=loan, kind="installments", schedule=schedule, actor=collector, reason="paid monthly")
+    for _i in range(n):
+        complaint_open(borrower=borrower, loan=loan, channel="phone", category="other", description="calls",
+                       actor=collector)
+    _ok(api, "/api/v1/loans/L-READ")  # the token's last use recorded (once a minute)
+    with CaptureQueriesContext(connection) as queries:
+        body = _ok(api, "/api/v1/loans/L-READ")
+    assert (len(body["plan"]["installments"]), len(body["complaints"])) == (n, n)
+    assert tables(queries) == LOAN_READ_QUERIES
+
+
 def test_an_unknown_loan_is_a_404(api, borrower):
     response = _get(api, "/api/v1/loans/L-NOBODY")
     assert response.status_code == 404
