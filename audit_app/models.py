@@ -78,6 +78,8 @@ class AuditAction(models.TextChoices):
     TEMPLATE_VERSION_APPROVED = "message_template.version_approved", _("Message template version approved")
     TEMPLATE_VERSION_REJECTED = "message_template.version_rejected", _("Message template version rejected")
     FORBIDDEN_PHRASE_SAVED = "forbidden_phrase.saved", _("Forbidden phrase saved")
+    INCIDENT_PAUSE_STARTED = "incident.pause_started", _("Incident pause started")
+    INCIDENT_PAUSE_LIFTED = "incident.pause_lifted", _("Incident pause lifted")
 
 
 # Events per INSERT statement (9 parameters each). Bounded, so that statements come in few shapes: SQLite keeps

@@ -4,7 +4,8 @@ and given its snapshot in a number of queries that grows neither with the items 
 1. `check_targets`: the loans with their borrowers, their numbers and the policy generation, in one query. The
    number asked about is found by its blind index, read with the loan's borrower's region as the hint for a
    national number (parsed once per region at most, whatever the batch).
-2. `check_snapshots`: the policy versions from the process's copy (contact/versions.py), then every fact the
+2. `check_snapshots`: the policy versions and the incident pauses from the process's copies (contact/versions.py,
+   contact/pauses.py), then every fact the
    engine reads — the numbers' consents, the borrowers' restrictions and inconvenient times, their attempts in the
    lookback and the third parties' whole history — in one UNION ALL (+1 holidays when a version in force blocks
    holidays). Rows are read with `values_list`: no model instance is built and no free text decrypted.
@@ -39,6 +40,7 @@ from consent_app.phones import ParsedNumber, blind_index, parse_number
 
 from .. import policy
 from ..models import ContactAttempt, Loan, PublicHoliday
+from .pauses import pauses_at
 from .selectors import (
     LoanRow,
     PolicyMissing,
@@ -117,8 +119,9 @@ def _loans_with_numbers() -> QuerySet[Loan, tuple[Any, ...]]:
     loans: Any = Loan.objects.annotate(**generation_annotations()).order_by()
     return loans.values_list(
         "loan_ref", "pk", "borrower_id", "status", "due_date", "borrower__jurisdiction", "borrower__timezone",
-        "borrower__phones__id", "borrower__phones__blind_index", "borrower__phones__third_party_id",
-        "borrower__phones__status", "borrower__phones__zones", "borrower__phones__third_party__authorized",
+        "assigned_collector_id", "borrower__phones__id", "borrower__phones__blind_index",
+        "borrower__phones__third_party_id", "borrower__phones__status", "borrower__phones__zones",
+        "borrower__phones__third_party__authorized",
         "policy_generation", "policy_generation_stamp",
     )
 
@@ -140,10 +143,10 @@ def check_targets(
     generation: Generation = None
     refs = {r.loan_ref for r in requests}
     if refs:
-        for (ref, pk, borrower_id, status, due_date, jurisdiction, zone, number_id, index, *number,
+        for (ref, pk, borrower_id, status, due_date, jurisdiction, zone, collector_id, number_id, index, *number,
              value, stamp) in scope(_loans_with_numbers()).filter(loan_ref__in=refs):
             generation = generation_of(value, stamp)
-            loans_by_ref[ref] = LoanRow(pk, borrower_id, status, due_date, jurisdiction, zone)
+            loans_by_ref[ref] = LoanRow(pk, borrower_id, status, due_date, jurisdiction, zone, collector_id)
             if number_id is not None:
                 numbers[(pk, index)] = (number_id, *number)
     results: list[CheckTarget | CheckRefusal] = []
@@ -244,6 +247,8 @@ def check_snapshots(
     if not targets:
         return []
     loaded: LoadedVersions = versions_at(generation)
+    # The incident pauses of the same generation: from the process's copy, no query while it is current.
+    paused = pauses_at(generation)
     versions = [loaded.in_force(t.loan.jurisdiction, t.at) for t in targets]
     judged = [(i, t, v) for i, (t, v) in enumerate(zip(targets, versions, strict=True)) if v is not None]
     if not judged:
@@ -323,6 +328,7 @@ def check_snapshots(
             restrictions=tuple(restrictions.get(target.loan.borrower_id, ())),
             inconvenient_times=tuple(inconvenient.get(target.loan.borrower_id, ())),
             attempts=history,
+            pauses=paused.facts_for(target.loan.jurisdiction, target.loan.collector_id),
         )
         results.append((snapshot, version))
     return results

@@ -31,6 +31,7 @@ LABELS = {
     ReasonCode.THIRD_PARTY_OPTED_OUT: _("Third party opted out"),
     ReasonCode.NOT_COLLECTIBLE: _("Not collectible"),
     ReasonCode.CHANNEL_NOT_PERMITTED: _("Channel not permitted"),
+    ReasonCode.INCIDENT_PAUSE: _("Incident pause"),
 }
 
 

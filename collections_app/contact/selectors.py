@@ -18,6 +18,8 @@ from consent_app.phones import mask
 
 from .. import policy
 from ..models import ContactAttempt, ContactPolicyVersion, PublicHoliday
+from .generation import generation_annotations, generation_of
+from .pauses import LoadedPauses, pauses_at
 
 
 class PolicyMissing(Exception):
@@ -27,9 +29,12 @@ class PolicyMissing(Exception):
 def _versions_in_force(jurisdictions: Iterable[str], at: datetime) -> QuerySet[ContactPolicyVersion]:
     """The policy versions in effect at `at` in these jurisdictions, the one in force first for each (the latest
     `effective_from`, then the highest version)."""
+    # The policy generation comes with each version (two scalar subqueries): the incident pauses in force are
+    # then taken from the process's copy (contact/pauses.py) without a query of their own.
     return (
         ContactPolicyVersion.objects.select_related("policy")
         .filter(policy__jurisdiction__in=list(jurisdictions), effective_from__lte=at)
+        .annotate(**generation_annotations())
         .order_by("-effective_from", "-version")
     )
 
@@ -80,12 +85,14 @@ class LoanRow:
     due_date: date
     jurisdiction: str
     timezone: str
+    collector_id: int | None = None  # the assigned collector: a team's incident pause covers their loans
 
     @classmethod
     def of(cls, loan: Any) -> LoanRow:
         """From a Loan that comes with its borrower (select_related)."""
         borrower = loan.borrower
-        return cls(loan.pk, loan.borrower_id, loan.status, loan.due_date, borrower.jurisdiction, borrower.timezone)
+        return cls(loan.pk, loan.borrower_id, loan.status, loan.due_date, borrower.jurisdiction, borrower.timezone,
+                   loan.assigned_collector_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +185,7 @@ def _number_row_fact(row: NumberRow) -> policy.NumberFact:
 
 def _snapshot(
     *, params: policy.PolicyParams, loan: LoanRow, loan_fact: policy.LoanFact, number: policy.NumberFact, consents,
-    restrictions, inconvenient, attempts,
+    restrictions, inconvenient, attempts, pauses: tuple[policy.PauseFact, ...] = (),
 ) -> policy.Snapshot:
     return policy.Snapshot(
         policy=params,
@@ -189,6 +196,7 @@ def _snapshot(
         restrictions=tuple(restrictions),
         inconvenient_times=tuple(inconvenient),
         attempts=tuple(attempts),
+        pauses=pauses,
     )
 
 
@@ -201,6 +209,15 @@ def _holidays(jurisdictions: Iterable[str], at: datetime) -> dict[str, list]:
     ).values_list("jurisdiction", "date"):
         found.setdefault(jurisdiction, []).append(day)
     return found
+
+
+def _pauses_of(versions: dict[str, ContactPolicyVersion]) -> LoadedPauses | None:
+    """The incident pauses as of the generation read with the versions (`_versions_in_force`)."""
+    for version in versions.values():
+        generation = generation_of(getattr(version, "policy_generation", None),
+                                   getattr(version, "policy_generation_stamp", None))
+        return pauses_at(generation)
+    return None
 
 
 N = TypeVar("N")  # what a caller gets back with each snapshot: a PhoneNumber, or a NumberRow
@@ -234,6 +251,7 @@ def _build_snapshots(
     of_numbers = (
         Q(phone_id__in=[n.number_id for n in numbers]) if borrowers is None else Q(phone__borrower_id__in=borrowers)
     )
+    loaded_pauses = _pauses_of(versions)
     blocked = [j for j, v in versions.items() if v.holidays_blocked]
     holidays = _holidays(blocked, at) if blocked else {}
     params = {j: policy_params(v, holidays.get(j, [])) for j, v in versions.items()}
@@ -286,6 +304,7 @@ def _build_snapshots(
         loan_fact = policy.LoanFact(loan_id=loan.pk, status=loan.status, due_date=loan.due_date)
         loan_restrictions = tuple(restrictions.get(loan.borrower_id, ()))
         loan_inconvenient = tuple(inconvenient.get(loan.borrower_id, ()))
+        loan_pauses = loaded_pauses.facts_for(loan.jurisdiction, loan.collector_id) if loaded_pauses else ()
         entries = []
         for number, fact in numbers_by_borrower.get(loan.borrower_id, []):
             attempts = recent
@@ -297,7 +316,7 @@ def _build_snapshots(
             entries.append((number, _snapshot(
                 params=jurisdiction_params, loan=loan, loan_fact=loan_fact, number=fact,
                 consents=consents.get(fact.number_id, ()), restrictions=loan_restrictions,
-                inconvenient=loan_inconvenient, attempts=attempts,
+                inconvenient=loan_inconvenient, attempts=attempts, pauses=loan_pauses,
             )))
         result[loan.pk] = entries
     return result
@@ -314,8 +333,10 @@ def contact_snapshot(
     *, loan: Any, phone: Any, at: datetime, before: bool = False, exclude_attempt_id: int | None = None
 ) -> tuple[policy.Snapshot, ContactPolicyVersion]:
     """Everything the engine needs for one decision, in a fixed number of queries whatever the history length:
-    1 policy version in force, 2 consents of the number, 3 restrictions, 4 declared inconvenient times,
-    5 the attempt history that matters (+1 holidays when the policy blocks holidays).
+    1 policy version in force (with the policy generation, so the incident pauses come from the process's copy:
+    contact/pauses.py), 2 consents of the number, 3 restrictions, 4 declared inconvenient times, 5 the attempt
+    history that matters (+1 holidays when the policy blocks holidays; +1 the pauses when this process has not yet
+    read them at this generation).
 
     `loan` must come with its borrower (select_related) and `phone` with its third party. `before=True`
     judges an attempt against the history strictly before `at` (recording an attempt after the fact)."""

@@ -1,6 +1,7 @@
 """A policy or a version saved or deleted — by the service, the admin or anything else — bumps the policy
 generation in the same transaction, so every process's copy of the versions (contact/versions.py) is reloaded at
-its next decision. Connected in `CollectionsAppConfig.ready()`."""
+its next decision. A team's members saved or deleted bump it too: a team's incident pause covers its collectors'
+loans, and the pauses' copy (contact/pauses.py) holds the members. Connected in `CollectionsAppConfig.ready()`."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save
 
-from ..models import ContactPolicy, ContactPolicyVersion
-from .versions import policy_generation_bump
+from ..models import ContactPolicy, ContactPolicyVersion, TeamMember
+from .generation import policy_generation_bump
 
 
 def _policy_changed(sender: Any, **kwargs: Any) -> None:
@@ -17,7 +18,7 @@ def _policy_changed(sender: Any, **kwargs: Any) -> None:
 
 
 def connect() -> None:
-    for model in (ContactPolicy, ContactPolicyVersion):
+    for model in (ContactPolicy, ContactPolicyVersion, TeamMember):
         label = model._meta.label_lower
         post_save.connect(_policy_changed, sender=model, dispatch_uid=f"policy-generation-save-{label}")
         post_delete.connect(_policy_changed, sender=model, dispatch_uid=f"policy-generation-delete-{label}")

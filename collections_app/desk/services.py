@@ -265,7 +265,7 @@ def _entries_build(*, collector_id: int, work_date: date, now: datetime, loans: 
         stale.delete()
         return 0
     # The snapshot and last-contact queries filter on the chunk's loans as a subquery, not on lists of their ids.
-    decisions = evaluate_loans([LoanRow(*row[:6]) for row in rows], now,
+    decisions = evaluate_loans([LoanRow(*row[:6], collector_id) for row in rows], now,
                                borrowers=chunk_loans.order_by().values("borrower_id"))
     callbacks = first_open_callbacks(loan_ids, work_date)
     last_contact = dict(

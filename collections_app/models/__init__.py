@@ -35,6 +35,7 @@ from .core import (
     bucket_for,
 )
 from .desk import Callback, Note, Notification, NotificationKind, WorklistEntry, WorklistRun
+from .incidents import IncidentPause, PauseReason, PauseScope
 from .messaging import (
     ForbiddenPhrase,
     MessageChannel,
@@ -92,6 +93,9 @@ __all__ = [
     "Loan",
     "LoanStatus",
     "Payment",
+    "IncidentPause",
+    "PauseReason",
+    "PauseScope",
     "PolicyGeneration",
     "PublicHoliday",
     "Team",

@@ -120,6 +120,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "collections_app.context_processors.roles",
                 "collections_app.context_processors.notifications",
+                "collections_app.context_processors.incident_pauses",
             ],
         },
     }

@@ -61,6 +61,7 @@ from audit_app.services import audit_log
 from collections_app.api.auth import api_token_create
 from collections_app.complaints.services import complaint_open
 from collections_app.contact.services import policy_version_create, policy_version_data
+from collections_app.incidents.services import incident_pause_start
 from collections_app.loans.services import payment_record
 from collections_app.messaging.services import message_template_save, template_version_create
 from collections_app.models import (
@@ -135,6 +136,8 @@ RIGHTS: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str], frozense
     "collections_app.messagetemplate": (CS, CS, CS, NOBODY),
     "collections_app.messagetemplateversion": (CS, CS, CS, NOBODY),
     "collections_app.forbiddenphrase": (CS, CS, CS, NOBODY),
+    # Incident pauses: compliance officers start them (add) and lift them (their own page); nobody edits one.
+    "collections_app.incidentpause": (CS, NOBODY, CS, NOBODY),
 }
 STRICT_DEFAULT = (ONLY_SU, ONLY_SU, ONLY_SU, ONLY_SU)
 
@@ -173,7 +176,7 @@ def row_tags(label: str) -> tuple[str, ...]:
 # permission (approval limits) still sees no row.
 COMPLIANCE_ONLY_SCOPE = {"auth.user", "collections_app.apitoken", "collections_app.approvallimit",
                          "collections_app.messagetemplate", "collections_app.messagetemplateversion",
-                         "collections_app.forbiddenphrase"}
+                         "collections_app.forbiddenphrase", "collections_app.incidentpause"}
 
 
 def sees_row(label: str, role: str, tag: str) -> bool:
@@ -287,6 +290,8 @@ def _build_world() -> World:
     draft = template_version_create(template=template, body="【{institution}】请于{due_date}前还款。", actor=compliance)
     phrase = ForbiddenPhrase.objects.order_by("pk").first()
     phrase.save()
+    incident = incident_pause_start(scope="team", team=team_b, reason="dialer_fault", reference="MATRIX-INC-1",
+                                    actor=compliance)
     access = {"ip_address": "10.1.2.3", "username": "someone", "user_agent": "matrix-agent", "http_accept": "*/*",
               "path_info": "/accounts/login/"}
     attempt_row = AccessAttempt.objects.create(get_data="", post_data="", failures_since_start=1, **access)
@@ -330,6 +335,7 @@ def _build_world() -> World:
         "collections_app.messagetemplate": {"shared": [template]},
         "collections_app.messagetemplateversion": {"shared": [draft]},
         "collections_app.forbiddenphrase": {"shared": [phrase]},
+        "collections_app.incidentpause": {"shared": [incident]},
     }
 
     def team_markers(t: str) -> list[str]:
@@ -519,6 +525,8 @@ ROW_URLS: dict[str, dict[str, tuple[tuple[str, ...], frozenset[str]]]] = {
     "collections_app_messagetemplateversion_submit": {"get": ((), NOBODY)},
     "collections_app_messagetemplateversion_approve": {"get": ((), NOBODY)},
     "collections_app_messagetemplateversion_reject": {"get": ((), CS)},
+    # A pause's lift page (its confirmation; the officer who started it is told a second one lifts it).
+    "collections_app_incidentpause_lift": {"get": ((), CS)},
 }
 
 

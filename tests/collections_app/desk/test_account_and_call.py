@@ -166,17 +166,22 @@ def test_checking_a_callback_time_takes_nine_queries_whatever_the_numbers(collec
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from collections_app.contact.selectors import contact_snapshots_for_loans
     from collections_app.desk.services import callback_schedule
 
     for _ in range(numbers - 1):
         f.ConsentFactory(phone=f.PhoneNumberFactory(borrower=account.borrower))
     loan = type(account).objects.select_related("borrower").get(pk=account.pk)
+    # The incident pauses are read once per policy generation and process (contact/pauses.py): the first decision
+    # after the fixtures' policy change reads them, the next ones do not.
+    contact_snapshots_for_loans([loan], MORNING)
     with CaptureQueriesContext(connection) as queries:
         callback = callback_schedule(loan=loan, collector=collector, due_at=MORNING + dt.timedelta(hours=1),
                                      actor=collector)
     assert tables(queries) == [
         "SAVEPOINT",
-        # The snapshot of every number of the borrower, to check the callback time against the policy:
+        # The snapshot of every number of the borrower, to check the callback time against the policy (the version
+        # comes with the policy generation, and the incident pauses from the process's copy):
         "collections_app_contactpolicyversion",
         "consent_app_phonenumber",
         "consent_app_consent",

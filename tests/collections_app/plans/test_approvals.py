@@ -11,6 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from collections_app.contact.generation import current_generation
+from collections_app.contact.pauses import pauses_at
 from collections_app.models import ApprovalLimit
 from collections_app.plans.selectors import approval_queue
 from collections_app.plans.services import plan_propose
@@ -101,6 +103,9 @@ def test_the_approvals_page_takes_the_same_queries_for_1_and_many_plans(client, 
         plans.append(plan_propose(loan=loan, kind="installments", schedule=schedule(loan.balance, 8),
                                   actor=collector, reason="needs time"))
     client.force_login(supervisor)
+    # The banner's incident pauses come from the process's copy of the policy generation, read once per generation
+    # and process (contact/pauses.py): load the copy first.
+    pauses_at(current_generation())
     with CaptureQueriesContext(connection) as queries:
         body = client.get(reverse("plans:approvals")).content.decode()
     assert all(_limits(body, plan) == {"installments": "Maximum number of installments (Collector): 6 · this plan: 8"}
