@@ -51,7 +51,8 @@ class ScrubResult:
 
 _PAIR_FIELDS = (
     "loan_ref", "pk", "borrower_id", "status", "due_date", "borrower__jurisdiction", "borrower__timezone",
-    "borrower__borrower_ref", "borrower__phones__id", "borrower__phones__e164", "borrower__phones__third_party_id",
+    "borrower__borrower_ref", "assigned_collector_id", "borrower__phones__id", "borrower__phones__e164",
+    "borrower__phones__third_party_id",
     "borrower__phones__status", "borrower__phones__zones", "borrower__phones__third_party__authorized",
     "policy_generation", "policy_generation_stamp",
 )
@@ -87,7 +88,7 @@ def scrub_targets(
     found = list(pairs.values_list(*_PAIR_FIELDS)[: limit + 1])
     rows: list[ScrubRow] = []
     generation: Generation = None
-    for (ref, pk, borrower_id, status, due_date, jurisdiction, zone, borrower_ref, number_id, e164,
+    for (ref, pk, borrower_id, status, due_date, jurisdiction, zone, borrower_ref, assigned_id, number_id, e164,
          third_party_id, number_status, zones, authorized, value, stamp) in found[:limit]:
         generation = generation_of(value, stamp)
         number = policy.NumberFact(
@@ -99,7 +100,8 @@ def scrub_targets(
             third_party_authorized=bool(third_party_id and authorized),
             zones=tuple(zones or ()),
         )
-        loan = LoanRow(pk, borrower_id, status, due_date, jurisdiction, zone)
+        # The assigned collector: a team's incident pause covers the loans of its collectors.
+        loan = LoanRow(pk, borrower_id, status, due_date, jurisdiction, zone, assigned_id)
         rows.append(ScrubRow(ref, borrower_ref, mask(e164), CheckTarget(loan, number, at)))
     return rows, generation, len(found) > limit
 

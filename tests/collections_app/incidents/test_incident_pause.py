@@ -134,6 +134,16 @@ def test_a_collector_who_joins_a_paused_team_brings_their_loans_under_the_pause(
     assert _codes(_check(api, loan)) == ["INCIDENT_PAUSE"]
 
 
+def test_the_dialers_contactable_list_shows_a_teams_pause_on_its_loans_only(api, collector, other_collector,
+                                                                            compliance, team_a):
+    own, other = account(collector), account(other_collector)
+    pause(compliance, scope="team", team=team_a)
+    response = api.get("/api/v1/contactable", {"channel": "call", "at": MORNING.isoformat()})
+    assert response.status_code == 200, response.content
+    codes = {row["loan_ref"]: _codes(row["decision"]) for row in response.json()["results"]}
+    assert codes == {own.loan_ref: ["INCIDENT_PAUSE"], other.loan_ref: []}
+
+
 @pytest.mark.parametrize("url", ["/api/v1/contact-checks", "/api/v1/contact-checks/batch"])
 def test_the_pre_check_takes_its_four_queries_with_a_pause_in_force(api, collector, compliance, url):
     loan = account(collector)
