@@ -13,6 +13,8 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
+from consent_app.models import Jurisdiction
+
 from .. import policy
 from ..models import IncidentPause, PauseScope, TeamMember
 from .generation import Generation
@@ -47,6 +49,11 @@ class PauseInForce:
         if sees_all or self.scope != PauseScope.TEAM:
             return True
         return user_id in self.collector_ids or user_id == self.supervisor_id
+
+    @property
+    def jurisdiction_label(self) -> str:
+        """The jurisdiction in words, in the reader's language (the banner never shows a code)."""
+        return str(Jurisdiction(self.jurisdiction).label) if self.jurisdiction else ""
 
     def in_force(self, at: datetime) -> bool:
         return self.starts_at <= at and (self.ends_at is None or self.ends_at > at)

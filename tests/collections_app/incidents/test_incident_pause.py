@@ -190,6 +190,13 @@ def test_the_banner_shows_on_every_desk_page_of_the_users_in_scope(client, colle
             assert "a drill: contact is paused all the same" in body
 
 
+def test_a_jurisdictions_banner_names_the_jurisdiction_in_words(client, collector, compliance):
+    pause(compliance, scope="jurisdiction", jurisdiction="UK", reference="FCA-2027-0007")
+    client.force_login(collector)
+    body = client.get(reverse("worklist"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "collection contact in United Kingdom is paused by compliance" in body
+
+
 def test_the_banner_goes_once_the_pause_is_lifted(client, collector, compliance, second_officer):
     started = pause(compliance)
     client.force_login(collector)
