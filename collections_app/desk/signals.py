@@ -38,6 +38,12 @@ def _pending() -> set[int]:
     return pending
 
 
+def forget_pending() -> None:
+    """Drop the borrowers gathered by transactions that never committed (the tests' own transactions roll back:
+    each test starts without the previous one's)."""
+    _pending().clear()
+
+
 def _send_pending() -> None:
     """The first of a transaction's callbacks sends every borrower gathered so far; the others find none."""
     pending = _pending()
