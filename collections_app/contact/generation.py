@@ -3,7 +3,10 @@ from their configuration changes (policy versions: contact/versions.py; incident
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Callable
+from typing import Generic, Protocol, TypeVar
 
 from django.db.models import F, Subquery
 from django.utils import timezone
@@ -43,3 +46,35 @@ def policy_generation_bump() -> None:
     )
     if not changed:
         PolicyGeneration.objects.get_or_create(pk=1, defaults={"value": 1, "changed_at": timezone.now()})
+
+
+class _Loaded(Protocol):
+    @property
+    def generation(self) -> Generation: ...
+
+
+L = TypeVar("L", bound=_Loaded)
+
+
+class GenerationCache(Generic[L]):
+    """A process's copy of what `load(generation)` reads, kept while the generation stays the same. Reads take no
+    lock (one attribute read); a reload takes one, so threads that find the copy outdated at once load it once,
+    and the copy is only ever replaced whole. With no generation row (None) nothing is kept."""
+
+    def __init__(self, load: Callable[[Generation], L]) -> None:
+        self._load = load
+        self._lock = threading.Lock()
+        self._loaded: L | None = None
+
+    def get(self, generation: Generation) -> L:
+        loaded = self._loaded
+        if generation is not None and loaded is not None and loaded.generation == generation:
+            return loaded
+        with self._lock:
+            loaded = self._loaded
+            if generation is not None and loaded is not None and loaded.generation == generation:
+                return loaded
+            loaded = self._load(generation)
+            if generation is not None:
+                self._loaded = loaded
+            return loaded

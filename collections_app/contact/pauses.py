@@ -9,7 +9,6 @@ very generation, else reads them (one query of the few unlifted pauses, +1 for t
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +16,7 @@ from consent_app.models import Jurisdiction
 
 from .. import policy
 from ..models import IncidentPause, PauseScope, TeamMember
-from .generation import Generation
+from .generation import Generation, GenerationCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,28 +98,7 @@ def _load(generation: Generation) -> LoadedPauses:
     return LoadedPauses(generation=generation, pauses=pauses)
 
 
-class _ProcessCache:
-    """As contact/versions.py's: lock-free reads, one loader at a time, replaced whole."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loaded: LoadedPauses | None = None
-
-    def get(self, generation: Generation) -> LoadedPauses:
-        loaded = self._loaded
-        if generation is not None and loaded is not None and loaded.generation == generation:
-            return loaded
-        with self._lock:
-            loaded = self._loaded
-            if generation is not None and loaded is not None and loaded.generation == generation:
-                return loaded
-            loaded = _load(generation)
-            if generation is not None:
-                self._loaded = loaded
-            return loaded
-
-
-_cache = _ProcessCache()
+_cache = GenerationCache(_load)
 
 
 def pauses_at(generation: Generation) -> LoadedPauses:

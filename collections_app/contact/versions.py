@@ -15,13 +15,19 @@ The stamp in the key, new at each bump, keeps a rolled-back bump from ever match
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 
 from .. import policy
 from ..models import ContactPolicyVersion
-from .generation import Generation, current_generation, generation_annotations, generation_of, policy_generation_bump
+from .generation import (
+    Generation,
+    GenerationCache,
+    current_generation,
+    generation_annotations,
+    generation_of,
+    policy_generation_bump,
+)
 from .selectors import policy_params
 
 __all__ = ["Generation", "LoadedVersions", "current_generation", "generation_annotations", "generation_of",
@@ -63,29 +69,7 @@ def _load(generation: Generation) -> LoadedVersions:
     )
 
 
-class _ProcessCache:
-    """The process's copy. Reads take no lock (one attribute read); a reload takes one, so threads that find the
-    copy outdated at once load it once, and the copy is only ever replaced whole."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loaded: LoadedVersions | None = None
-
-    def get(self, generation: Generation) -> LoadedVersions:
-        loaded = self._loaded
-        if generation is not None and loaded is not None and loaded.generation == generation:
-            return loaded
-        with self._lock:
-            loaded = self._loaded
-            if generation is not None and loaded is not None and loaded.generation == generation:
-                return loaded
-            loaded = _load(generation)
-            if generation is not None:
-                self._loaded = loaded
-            return loaded
-
-
-_cache = _ProcessCache()
+_cache = GenerationCache(_load)
 
 
 def versions_at(generation: Generation) -> LoadedVersions:
