@@ -2,6 +2,7 @@
 a compliance officer, an integration user."""
 
 import pytest
+from celery.result import allow_join_result
 from django.test import Client
 
 from tests import factories as f
@@ -23,6 +24,15 @@ def _no_reevaluation_left_from_another_test():
     from collections_app.desk.signals import forget_pending
 
     forget_pending()
+
+
+@pytest.fixture(autouse=True)
+def _eager_results_can_be_read():
+    """Tests read eager tasks' results with .get(). Celery refuses that "inside a task" by a process-wide flag,
+    which the browser tests' live server thread raises while it runs an eager task for a page; two threads running
+    eager tasks at once can leave it raised (each restores what it saw). Each test starts with it lowered."""
+    with allow_join_result():
+        yield
 
 
 @pytest.fixture
