@@ -3,6 +3,7 @@ admin until a reader reveals one with a reason (BorrowerAdmin.reveal_view)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from django import forms
@@ -14,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from ..history import restriction_reason_label
@@ -197,6 +199,31 @@ class RevealForm(forms.Form):
 MASKED = "***"
 
 
+def masked_with_reveal(masked: str, url: str) -> SafeString:
+    """A masked value with the button to the page that shows it in clear."""
+    return format_html('{} <a class="button reveal" href="{}">{}</a>', masked, url, _("Show in clear"))
+
+
+def reveal_page(model_admin: admin.ModelAdmin, request: HttpRequest, obj: Any, *, field_label: Any, title: str,
+                reveal: Callable[[str], str]) -> HttpResponse:
+    """The reveal page of a masked value (a borrower's name or national id, a third party's name): it asks why
+    (GET), then shows the value `reveal(purpose)` returns — the service that checks the reader and records the
+    reading — to this reader in this answer only (POST, never stored by a cache)."""
+    form = RevealForm(request.POST or None)
+    value = None
+    if request.method == "POST" and form.is_valid():
+        value = reveal(form.cleaned_data["purpose"])
+    context = {
+        **model_admin.admin_site.each_context(request), "opts": model_admin.model._meta, "original": obj,
+        "title": title, "field_label": field_label, "form": form, "value": value,
+    }
+    response = TemplateResponse(request, "consent_app/admin/reveal.html", context,
+                                status=422 if request.method == "POST" and value is None else 200)
+    add_never_cache_headers(response)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @admin.register(Borrower)
 class BorrowerAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
     """The name and the national id are masked on every page (the list, the change page, its history and versions)
@@ -217,7 +244,7 @@ class BorrowerAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
         if obj.pk is None or not masked:
             return masked or "-"
         url = reverse("admin:consent_app_borrower_reveal", args=[obj.pk, field])
-        return format_html('{} <a class="button reveal" href="{}">{}</a>', masked, url, _("Show in clear"))
+        return masked_with_reveal(masked, url)
 
     @admin.display(description=_("time zone"), ordering="timezone")
     def zone_in_words(self, obj: Borrower) -> str:
@@ -302,22 +329,13 @@ class BorrowerAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
             raise PermissionDenied
         if field == "national_id" and not request.user.has_perm("consent_app.see_national_id"):
             raise PermissionDenied
-        form = RevealForm(request.POST or None)
-        value = None
-        if request.method == "POST" and form.is_valid():
-            value = borrower_reveal(borrower=borrower, field=field, purpose=form.cleaned_data["purpose"],
-                                    actor=request.user)
         label = {"full_name": _("full name"), "national_id": _("national id")}[field]
-        context = {
-            **self.admin_site.each_context(request), "opts": self.model._meta, "original": borrower,
-            "title": _("Reveal the %(field)s of %(ref)s") % {"field": label, "ref": borrower.borrower_ref},
-            "field_label": label, "form": form, "value": value,
-        }
-        response = TemplateResponse(request, "consent_app/admin/reveal.html", context,
-                                    status=422 if request.method == "POST" and value is None else 200)
-        add_never_cache_headers(response)
-        response["Cache-Control"] = "no-store"
-        return response
+        return reveal_page(
+            self, request, borrower, field_label=label,
+            title=_("Reveal the %(field)s of %(ref)s") % {"field": label, "ref": borrower.borrower_ref},
+            reveal=lambda purpose: borrower_reveal(borrower=borrower, field=field, purpose=purpose,
+                                                   actor=request.user),
+        )
 
 
 # --- Third-party contacts ----------------------------------------------------------------------------------------
@@ -370,8 +388,7 @@ class ThirdPartyContactAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
     def full_name_masked(self, obj: ThirdPartyContact) -> str:
         if obj.pk is None or not obj.full_name:
             return "-"
-        url = reverse("admin:consent_app_thirdpartycontact_reveal", args=[obj.pk])
-        return format_html('{} <a class="button reveal" href="{}">{}</a>', MASKED, url, _("Show in clear"))
+        return masked_with_reveal(MASKED, reverse("admin:consent_app_thirdpartycontact_reveal", args=[obj.pk]))
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
@@ -408,17 +425,8 @@ class ThirdPartyContactAdmin(PhoneSearchMixin, ProtectedHistoryAdmin):
         contact = cast(ThirdPartyContact, self._check_in_scope(request, object_id))
         if not self.has_view_or_change_permission(request, contact):
             raise PermissionDenied
-        form = RevealForm(request.POST or None)
-        value = None
-        if request.method == "POST" and form.is_valid():
-            value = third_party_reveal(contact=contact, purpose=form.cleaned_data["purpose"], actor=request.user)
-        context = {
-            **self.admin_site.each_context(request), "opts": self.model._meta, "original": contact,
-            "title": _("Reveal the full name of %(ref)s") % {"ref": contact},
-            "field_label": _("full name"), "form": form, "value": value,
-        }
-        response = TemplateResponse(request, "consent_app/admin/reveal.html", context,
-                                    status=422 if request.method == "POST" and value is None else 200)
-        add_never_cache_headers(response)
-        response["Cache-Control"] = "no-store"
-        return response
+        return reveal_page(
+            self, request, contact, field_label=_("full name"),
+            title=_("Reveal the full name of %(ref)s") % {"ref": contact},
+            reveal=lambda purpose: third_party_reveal(contact=contact, purpose=purpose, actor=request.user),
+        )
