@@ -43,9 +43,13 @@ def content_error(findings: Sequence[lint.Finding]) -> ValidationError:
     return ValidationError({"body": [ValidationError(finding_label(f), code=f.code) for f in findings]})
 
 
-def lint_version(version: MessageTemplateVersion) -> list[lint.Finding]:
+def lint_version(version: MessageTemplateVersion, phrases: Sequence[lint.Phrase] | None = None) -> list[lint.Finding]:
+    """The content rules the version's text breaks, against today's phrase list (or `phrases`, read once for many
+    versions of one template)."""
     template = version.template
-    return lint.lint_body(version.body, template_facts(template), forbidden_phrases_for(template.jurisdiction))
+    if phrases is None:
+        phrases = forbidden_phrases_for(template.jurisdiction)
+    return lint.lint_body(version.body, template_facts(template), phrases)
 
 
 # --- Templates -----------------------------------------------------------------------------------------------------
@@ -82,8 +86,9 @@ def _relint_drafts(template: MessageTemplate) -> None:
     """A draft's findings follow its template's settings (a template turned third-party safe, say): the findings
     shown must be those a submission would meet."""
     phrases = forbidden_phrases_for(template.jurisdiction)
-    for draft in template.versions.filter(state=TemplateVersionState.DRAFT).select_related("template"):
-        codes = lint.finding_codes(lint.lint_body(draft.body, template_facts(template), phrases))
+    for draft in template.versions.filter(state=TemplateVersionState.DRAFT):
+        draft.template = template
+        codes = lint.finding_codes(lint_version(draft, phrases))
         if codes != draft.lint_codes:
             draft.lint_codes = codes
             with_change_reason(draft, "changed")
@@ -108,15 +113,9 @@ def template_version_create(*, template: MessageTemplate, body: str, actor: Any)
     progress); its findings are stored and shown, and it cannot be submitted until it passes."""
     _require(actor, "add_messagetemplateversion")
     template = MessageTemplate.objects.select_for_update().get(pk=template.pk)
-    check_text_length(body, field_name="body", limit=1000)
     last = template.versions.aggregate(last=Max("number"))["last"] or 0
-    version = MessageTemplateVersion(template=template, number=last + 1, body=body.strip(), author=actor)
-    version.lint_codes = lint.finding_codes(lint_version(version))
-    version.full_clean()
-    with_change_reason(version, "created")
-    version.save()
-    _version_event(AuditAction.TEMPLATE_VERSION_SAVED, version, actor, created=True, lint=version.lint_codes)
-    return version
+    version = MessageTemplateVersion(template=template, number=last + 1, author=actor)
+    return _save_draft(version, body, actor, created=True)
 
 
 @transaction.atomic
@@ -128,13 +127,18 @@ def template_version_update(*, version: MessageTemplateVersion, body: str, actor
         raise ValidationError({"body": ValidationError(
             _("Only a draft can be changed: this version is %(state)s. Write a new version instead.")
             % {"state": version.get_state_display()}, code="immutable")})
+    return _save_draft(version, body, actor, created=False)
+
+
+def _save_draft(version: MessageTemplateVersion, body: str, actor: Any, *, created: bool) -> MessageTemplateVersion:
+    """Write a draft's text with the findings it has now, and its audit event."""
     check_text_length(body, field_name="body", limit=1000)
     version.body = body.strip()
     version.lint_codes = lint.finding_codes(lint_version(version))
     version.full_clean()
-    with_change_reason(version, "changed")
+    with_change_reason(version, "created" if created else "changed")
     version.save()
-    _version_event(AuditAction.TEMPLATE_VERSION_SAVED, version, actor, created=False, lint=version.lint_codes)
+    _version_event(AuditAction.TEMPLATE_VERSION_SAVED, version, actor, created=created, lint=version.lint_codes)
     return version
 
 
