@@ -20,30 +20,33 @@ def with_change_reason(obj: M, reason: str) -> M:
     return obj
 
 
-# How pages write a change reason (a fixed code the services write, e.g. `withdrawn via phone`): the desk
-# registers its labels at start-up (collections_app.labels, from CollectionsAppConfig.ready()); as stored until then.
-_change_reason_label: Callable[[str], str] = str
+class RegisteredLabel:
+    """How pages write a value the desk stores in a fixed form: collections_app registers the function at start-up
+    (CollectionsAppConfig.ready(); consent_app cannot import it); the value is shown as stored until then."""
+
+    def __init__(self) -> None:
+        self._label: Callable[[str], str] = str
+
+    def register(self, label: Callable[[str], str]) -> None:
+        self._label = label
+
+    def __call__(self, value: str | None) -> str:
+        return self._label(value or "")
 
 
-def describe_change_reasons_with(label: Callable[[str], str]) -> None:
-    global _change_reason_label  # noqa: PLW0603 - the one registration, at start-up
-    _change_reason_label = label
+# A change reason (a fixed code the services write, e.g. `withdrawn via phone`): collections_app.labels.
+_change_reasons = RegisteredLabel()
+describe_change_reasons_with = _change_reasons.register
+
+# A restriction's reason: free text as typed, except a complaint's hold (`complaint CMP-000003 (contact_frequency)`):
+# collections_app/complaints/hold_reasons.py.
+_restriction_reasons = RegisteredLabel()
+describe_restriction_reasons_with = _restriction_reasons.register
 
 
 def change_reason_label(reason: str | None) -> str:
-    return _change_reason_label(reason or "")
-
-
-# How pages write a restriction's reason: free text as typed, except the ones a service writes in a fixed form
-# (a complaint's hold: `complaint CMP-000003 (contact_frequency)`), which the desk registers labels for at start-up
-# (collections_app.labels, from CollectionsAppConfig.ready()); as stored until then.
-_restriction_reason_label: Callable[[str], str] = str
-
-
-def describe_restriction_reasons_with(label: Callable[[str], str]) -> None:
-    global _restriction_reason_label  # noqa: PLW0603 - the one registration, at start-up
-    _restriction_reason_label = label
+    return _change_reasons(reason)
 
 
 def restriction_reason_label(reason: str | None) -> str:
-    return _restriction_reason_label(reason or "")
+    return _restriction_reasons(reason)
