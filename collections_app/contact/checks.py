@@ -49,6 +49,7 @@ from .selectors import (
     _inconvenient_fact,
     _lookback_days,
     _restriction_fact,
+    number_fact,
 )
 from .versions import Generation, LoadedVersions, generation_annotations, generation_of, versions_at
 
@@ -159,15 +160,9 @@ def check_targets(
         found = numbers.get((loan.pk, blind_index(reading.e164))) if isinstance(reading, ParsedNumber) else None
         if found is not None and isinstance(reading, ParsedNumber):
             number_id, third_party_id, number_status, zones, authorized = found
-            number = policy.NumberFact(
-                number_id=number_id,
-                e164=reading.e164,  # the stored number: its blind index is this one's
-                status=number_status,
-                owner=policy.Party.THIRD_PARTY if third_party_id else policy.Party.DEBTOR,
-                third_party_id=third_party_id,
-                third_party_authorized=bool(third_party_id and authorized),
-                zones=tuple(zones or ()),
-            )
+            # The number sent stands for the stored one: its blind index is this one's.
+            number = number_fact(number_id=number_id, e164=reading.e164, status=number_status,
+                                 third_party_id=third_party_id, authorized=authorized, zones=zones)
             results.append(CheckTarget(loan, number, request.at))
         elif isinstance(reading, ValidationError):
             results.append(CheckRefusal(ValidationError({"phone": reading.messages}), loan.pk))

@@ -21,7 +21,7 @@ from .. import policy
 from ..models import Loan, LoanStatus
 from ..permissions import api_loans_visible_to
 from .checks import CheckTarget, LoanScope, check_snapshots
-from .selectors import LoanRow, PolicyMissing
+from .selectors import LoanRow, PolicyMissing, number_fact
 from .versions import Generation, generation_annotations, generation_of
 
 # The most (loan, number) pairs one page of the contactable list holds.
@@ -91,15 +91,8 @@ def scrub_targets(
     for (ref, pk, borrower_id, status, due_date, jurisdiction, zone, borrower_ref, assigned_id, number_id, e164,
          third_party_id, number_status, zones, authorized, value, stamp) in found[:limit]:
         generation = generation_of(value, stamp)
-        number = policy.NumberFact(
-            number_id=number_id,
-            e164=e164 or None,
-            status=number_status,
-            owner=policy.Party.THIRD_PARTY if third_party_id else policy.Party.DEBTOR,
-            third_party_id=third_party_id,
-            third_party_authorized=bool(third_party_id and authorized),
-            zones=tuple(zones or ()),
-        )
+        number = number_fact(number_id=number_id, e164=e164, status=number_status, third_party_id=third_party_id,
+                             authorized=authorized, zones=zones)
         # The assigned collector: a team's incident pause covers the loans of its collectors.
         loan = LoanRow(pk, borrower_id, status, due_date, jurisdiction, zone, assigned_id)
         rows.append(ScrubRow(ref, borrower_ref, mask(e164), CheckTarget(loan, number, at)))

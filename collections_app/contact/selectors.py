@@ -157,29 +157,36 @@ def _attempt_fact(row: tuple) -> policy.AttemptFact:
     )
 
 
+def number_fact(
+    *, number_id: int, e164: str | None, status: str, third_party_id: int | None, authorized: bool | None,
+    zones: Any,
+) -> policy.NumberFact:
+    """The engine's fact of a number from its columns (a PhoneNumber's, a NumberRow's or a query row's): a third
+    party's number is authorised only when it is a third party's and that contact is."""
+    return policy.NumberFact(
+        number_id=number_id,
+        e164=e164 or None,
+        status=status,
+        owner=policy.Party.THIRD_PARTY if third_party_id else policy.Party.DEBTOR,
+        third_party_id=third_party_id,
+        third_party_authorized=bool(third_party_id and authorized),
+        zones=tuple(zones or ()),
+    )
+
+
 def _number_fact(phone: PhoneNumber) -> policy.NumberFact:
     third_party = phone.third_party
-    return policy.NumberFact(
-        number_id=phone.pk,
-        e164=phone.e164 or None,
-        status=phone.status,
-        owner=policy.Party.THIRD_PARTY if phone.third_party_id else policy.Party.DEBTOR,
-        third_party_id=phone.third_party_id,
-        third_party_authorized=bool(third_party and third_party.authorized),
-        zones=tuple(phone.zones or ()),
+    return number_fact(
+        number_id=phone.pk, e164=phone.e164, status=phone.status, third_party_id=phone.third_party_id,
+        authorized=bool(third_party and third_party.authorized), zones=phone.zones,
     )
 
 
 def _number_row_fact(row: NumberRow) -> policy.NumberFact:
     """The same fact as `_number_fact`, from a NumberRow."""
-    return policy.NumberFact(
-        number_id=row.pk,
-        e164=row.e164 or None,
-        status=row.status,
-        owner=policy.Party.THIRD_PARTY if row.third_party_id else policy.Party.DEBTOR,
-        third_party_id=row.third_party_id,
-        third_party_authorized=bool(row.third_party_id and row.third_party_authorized),
-        zones=tuple(row.zones or ()),
+    return number_fact(
+        number_id=row.pk, e164=row.e164, status=row.status, third_party_id=row.third_party_id,
+        authorized=row.third_party_authorized, zones=row.zones,
     )
 
 
