@@ -46,12 +46,9 @@ def _phone_out(phone: PhoneNumber) -> dict[str, Any]:
             "zones": list(phone.zones or [])}
 
 
-def _borrower_out(borrower: Borrower, created: bool) -> dict[str, Any]:
-    phones = list(PhoneNumber.objects.filter(borrower=borrower).order_by("id"))
-    third_parties = list(borrower.third_parties.order_by("contact_ref"))
+def _numbers_out(phones: list[PhoneNumber], third_parties: list[ThirdPartyContact]) -> dict[str, Any]:
+    """A borrower's own numbers and their third parties (without names) each with theirs, masked."""
     return {
-        "borrower_ref": borrower.borrower_ref,
-        "created": created,
         "phones": [_phone_out(p) for p in phones if p.third_party_id is None],
         "third_parties": [
             {
@@ -63,6 +60,12 @@ def _borrower_out(borrower: Borrower, created: bool) -> dict[str, Any]:
             for tp in third_parties
         ],
     }
+
+
+def _borrower_out(borrower: Borrower, created: bool) -> dict[str, Any]:
+    phones = list(PhoneNumber.objects.filter(borrower=borrower).order_by("id"))
+    third_parties = list(borrower.third_parties.order_by("contact_ref"))
+    return {"borrower_ref": borrower.borrower_ref, "created": created, **_numbers_out(phones, third_parties)}
 
 
 def _loan_out(loan: Loan, created: bool) -> dict[str, Any]:
@@ -209,7 +212,6 @@ def borrower_get(request: ApiRequest, borrower_ref: s.Ref) -> Status:
         "jurisdiction": borrower.jurisdiction,
         "timezone": borrower.timezone,
         "loan_refs": loan_refs,
-        "phones": [_phone_out(p) for p in phones if p.third_party_id is None],
         "consents": [
             {"id": c.pk, "phone_id": c.phone_id, "phone": masked[c.phone_id], "channels": c.channels,
              "basis": c.basis, "granted_at": c.granted_at, "expires_at": c.expires_at,
@@ -220,11 +222,7 @@ def borrower_get(request: ApiRequest, borrower_ref: s.Ref) -> Status:
             {"id": pk, "loan_ref": loan_ref, "kind": kind, "starts_at": starts_at, "ends_at": ends_at}
             for pk, loan_ref, kind, starts_at, ends_at in restrictions
         ],
-        "third_parties": [
-            {"contact_ref": tp.contact_ref, "relation": tp.relation, "authorized": tp.authorized,
-             "phones": [_phone_out(p) for p in phones if p.third_party_id == tp.pk]}
-            for tp in third_parties
-        ],
+        **_numbers_out(phones, third_parties),
     })
 
 
