@@ -60,6 +60,18 @@ def _reevaluate_in_scope(pause: IncidentPause, now: datetime) -> None:
     worklists_reevaluate_on_commit(entries.order_by().values_list("loan__borrower_id", flat=True).distinct())
 
 
+def _save_and_announce(
+    pause: IncidentPause, action: AuditAction, change_reason: str, actor: Any, now: datetime
+) -> None:
+    """Save a started or lifted pause with its history reason and audit event, and make every process see it: the
+    policy generation bumped, the worklists in scope judged again once the change commits."""
+    with_change_reason(pause, change_reason)
+    pause.save()
+    _event(action, pause, actor)
+    policy_generation_bump()
+    _reevaluate_in_scope(pause, now)
+
+
 def incident_pause_check(
     *, scope: str, reason: str, reference: str, jurisdiction: str = "", team: Team | None = None, note: str = "",
     ends_at: datetime | None = None, now: datetime | None = None, **_ignored: Any,
@@ -111,11 +123,7 @@ def incident_pause_start(
         reason=reason, reference=reference, note=note, drill=drill, starts_at=now, ends_at=ends_at,
         started_by=actor,
     )
-    with_change_reason(pause, "incident pause started")
-    pause.save()
-    _event(AuditAction.INCIDENT_PAUSE_STARTED, pause, actor)
-    policy_generation_bump()
-    _reevaluate_in_scope(pause, now)
+    _save_and_announce(pause, AuditAction.INCIDENT_PAUSE_STARTED, "incident pause started", actor, now)
     return pause
 
 
@@ -132,9 +140,5 @@ def incident_pause_lift(*, pause: IncidentPause, actor: Any, now: datetime | Non
     now = now or timezone.now()
     pause.lifted_at = now
     pause.lifted_by = actor
-    with_change_reason(pause, "incident pause lifted")
-    pause.save()
-    _event(AuditAction.INCIDENT_PAUSE_LIFTED, pause, actor)
-    policy_generation_bump()
-    _reevaluate_in_scope(pause, now)
+    _save_and_announce(pause, AuditAction.INCIDENT_PAUSE_LIFTED, "incident pause lifted", actor, now)
     return pause
