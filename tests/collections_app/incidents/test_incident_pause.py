@@ -359,6 +359,32 @@ def test_an_officer_starts_a_pause_in_admin_and_a_second_lifts_it_there(client, 
     assert "FCA-2027-11" in listing and "0 h 00 min" in listing
 
 
+def _pauses(compliance, second_officer, team, n, start):
+    """`n` pauses of every scope, every other one lifted."""
+    scopes = [{"scope": "team", "team": team}, {"scope": "jurisdiction", "jurisdiction": "UK"}, {"scope": "all"}]
+    for i in range(start, start + n):
+        started = pause(compliance, reference=f"INC-2027-{i:04d}", **scopes[(i - 1) % 3])
+        if i % 2:
+            incident_pause_lift(pause=started, actor=second_officer)
+
+
+def test_the_admin_list_of_pauses_takes_the_same_queries_for_one_pause_and_for_many(
+    client, compliance, second_officer, team_a,
+):
+    client.force_login(compliance)
+    url = reverse("admin:collections_app_incidentpause_changelist")
+    measured = []
+    for n, start in ((1, 1), (11, 2)):
+        _pauses(compliance, second_officer, team_a, n, start)
+        client.get(url)  # the session and the officer's rights read once
+        with CaptureQueriesContext(connection) as queries:
+            listing = client.get(url).content.decode()
+        assert all(f"INC-2027-{i:04d}" in listing for i in range(1, start + n))
+        assert "Team A" in listing and "compliance_two" in listing
+        measured.append(tables(queries))
+    assert measured[0] == measured[1]
+
+
 @pytest.mark.parametrize("role", ["collector", "supervisor"])
 def test_collectors_and_supervisors_get_no_pause_in_admin(client, request, compliance, role):
     started = pause(compliance)
