@@ -32,6 +32,7 @@ from .services import (
     forbidden_phrase_check,
     forbidden_phrase_save,
     lint_version,
+    may_decide,
     message_template_check,
     message_template_save,
     template_version_approve,
@@ -272,11 +273,9 @@ class MessageTemplateVersionAdmin(ProtectedHistoryAdmin):
     def render_change_form(self, request: HttpRequest, context: dict, add: bool = False, change: bool = False,
                            form_url: str = "", obj: Any = None) -> HttpResponse:
         if obj is not None:
-            may_decide = request.user.has_perm("collections_app.approve_messagetemplateversion")
             context.update({
                 "may_submit": obj.state == TemplateVersionState.DRAFT and self.has_change_permission(request, obj),
-                "may_decide": obj.state == TemplateVersionState.PENDING_APPROVAL and may_decide
-                              and obj.author_id != request.user.pk,
+                "may_decide": may_decide(version=obj, actor=request.user),
             })
         return super().render_change_form(request, context, add, change, form_url, obj)
 

@@ -169,6 +169,15 @@ def _check_decider(version: MessageTemplateVersion, actor: Any) -> None:
         raise PermissionDenied(_("A second compliance officer decides: the author cannot decide their own version."))
 
 
+def may_decide(*, version: MessageTemplateVersion, actor: Any) -> bool:
+    """Whether `actor` may approve or reject the version now (the buttons a version's page offers)."""
+    try:
+        _check_decider(version, actor)
+    except (PermissionDenied, ValidationError):
+        return False
+    return True
+
+
 @transaction.atomic
 def template_version_approve(*, version: MessageTemplateVersion, actor: Any) -> MessageTemplateVersion:
     """Publish a version pending approval. The rules are checked again: the phrase list may have grown."""
