@@ -40,3 +40,19 @@ def format_amount(amount: Decimal, currency: str) -> str:
     localisation) with its ISO currency code after it: `34,800.00 CNY`, like the pages' `money` filter."""
     decimals = CURRENCY_DECIMALS.get(currency, 2)
     return f"{number_format(amount, decimal_pos=decimals, use_l10n=True, force_grouping=True)} {currency}".strip()
+
+
+# Amounts per currency (`{"CNY": Decimal("34800.00"), "USD": ...}`): what the reports and the floor figures total,
+# since a sum across currencies means nothing.
+Amounts = dict[str, Decimal]
+
+
+def add_amount(into: Amounts, currency: str, amount: Decimal | None) -> None:
+    """Add `amount` (None: nothing) to `into`'s total in `currency`."""
+    if amount is not None:
+        into[currency] = into.get(currency, Decimal("0")) + amount
+
+
+def add_amounts(into: Amounts, amounts: Amounts) -> None:
+    for currency, amount in amounts.items():
+        add_amount(into, currency, amount)

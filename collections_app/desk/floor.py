@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 
+from ..amounts import Amounts, add_amounts
 from ..models import AttemptOutcome, AttemptParty, ContactAttempt, Payment, Promise, PromiseState
 from ..permissions import payments_visible_to, supervised_collectors
 from ..workday import team_zone, work_date_in
@@ -35,15 +36,14 @@ class Figures:
     promises_made: int = 0
     promises_kept: int = 0
     accounts_worked: int = 0
-    collected: dict[str, Decimal] = field(default_factory=dict)  # currency -> amount
+    collected: Amounts = field(default_factory=dict)
 
     def add(self, other: Figures) -> None:
         """Add a collector's counts (not accounts worked: a loan two collectors worked counts once for a team)."""
         self.right_party_contacts += other.right_party_contacts
         self.promises_made += other.promises_made
         self.promises_kept += other.promises_kept
-        for currency, amount in other.collected.items():
-            self.collected[currency] = self.collected.get(currency, Decimal("0")) + amount
+        add_amounts(self.collected, other.collected)
 
     @property
     def collected_amounts(self) -> list[tuple[str, Decimal]]:

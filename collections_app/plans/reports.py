@@ -25,10 +25,10 @@ from django.utils import timezone
 
 from collections_app.permissions import report_scope
 
+from ..amounts import Amounts, add_amount, add_amounts
 from ..models import Installment, PlanState, Promise, PromiseState, RepaymentPlan
 
 ZERO = Decimal("0")
-Amounts = dict[str, Decimal]  # currency -> amount
 PLAN_OUTCOMES = [s.value for s in PlanState if s != PlanState.PROPOSED]
 
 
@@ -77,20 +77,15 @@ class ReportRow:
         for name in ("promises", "kept", "broken", "pending", "cancelled", "plans"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name in ("promised_on_promises", "collected_on_promises", "promised_on_plans", "collected_on_plans"):
-            _add(getattr(self, name), getattr(other, name))
+            add_amounts(getattr(self, name), getattr(other, name))
         for state, n in other.plan_states.items():
             self.plan_states[state] += n
-
-
-def _add(into: Amounts, amounts: Amounts) -> None:
-    for currency, amount in amounts.items():
-        into[currency] = into.get(currency, ZERO) + amount
 
 
 def _sum(*parts: Amounts) -> Amounts:
     total: Amounts = {}
     for part in parts:
-        _add(total, part)
+        add_amounts(total, part)
     return total
 
 
@@ -141,8 +136,8 @@ def plan_report(*, user: Any, date_from: date, date_to: date) -> PlanReport:
         x.broken += r["broken"]
         x.pending += r["pending"]
         x.cancelled += r["cancelled"]
-        _add(x.promised_on_promises, {r["loan__currency"]: r["promised"]} if r["promised"] is not None else {})
-        _add(x.collected_on_promises, {r["loan__currency"]: r["collected"]} if r["collected"] is not None else {})
+        add_amount(x.promised_on_promises, r["loan__currency"], r["promised"])
+        add_amount(x.collected_on_promises, r["loan__currency"], r["collected"])
     # 2: plans per collector and state
     plans_in_period = RepaymentPlan.objects.filter(created_at__gte=start, created_at__lt=end,
                                                    collector__in=collectors_in_scope)
@@ -155,15 +150,13 @@ def plan_report(*, user: Any, date_from: date, date_to: date) -> PlanReport:
         x.plans += r["n"]
         if r["state"] in x.plan_states:
             x.plan_states[r["state"]] += r["n"]
-        if r["agreed"] is not None:
-            _add(x.promised_on_plans, {r["loan__currency"]: r["agreed"]})
+        add_amount(x.promised_on_plans, r["loan__currency"], r["agreed"])
     # 3: paid toward those plans' installments
     for r in (
         Installment.objects.filter(plan__in=plans_in_period.values("pk"))
         .values("plan__collector_id", "plan__loan__currency").annotate(paid=Sum("paid_amount")).order_by()
     ):
-        if r["paid"] is not None:
-            _add(row(r["plan__collector_id"]).collected_on_plans, {r["plan__loan__currency"]: r["paid"]})
+        add_amount(row(r["plan__collector_id"]).collected_on_plans, r["plan__loan__currency"], r["paid"])
     # 4: the collectors' names and teams
     people = User.objects.filter(pk__in=list(rows)).select_related("team_membership__team")
     no_team = "—"
