@@ -90,4 +90,10 @@ def zone_location(zone_key: str) -> str:
     for choosing a zone (CLDR's location format, through Babel)."""
     if zone_key in _UTC_KEYS:
         return "UTC"
-    return str(get_timezone_location(zone_key, locale=Locale.parse(_babel_locale_name())))
+    return _location_in(zone_key, _babel_locale_name())
+
+
+@lru_cache(maxsize=4096)
+def _location_in(zone_key: str, locale_name: str) -> str:
+    # The admin's zone picker names every zone on each page: CLDR's answer never changes within a process.
+    return str(get_timezone_location(zone_key, locale=Locale.parse(locale_name)))
