@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from collections_app.contact.checks import BATCH_CHECK_LIMIT
+from collections_app.contact.scrub import SCRUB_PAGE_LIMIT
 from consent_app.models import FREE_TEXT_MAX_LENGTH
 from consent_app.validators import EARLIEST_YEAR, LATEST_YEAR, is_in_range
 
@@ -348,8 +349,9 @@ class ContactAttemptOut(Schema):
 
 # --- Reads ------------------------------------------------------------------------------------------------------
 
-# The most rows one page of a list holds (GET /contactable, GET /contact-attempts); the default is smaller.
-PAGE_LIMIT = 500
+# The most rows one page of a list holds (GET /contactable, GET /contact-attempts): the scrub's own bound, so the
+# API refuses a larger page with a 422 before the service would; the default is smaller.
+PAGE_LIMIT = SCRUB_PAGE_LIMIT
 PAGE_DEFAULT = 100
 
 
