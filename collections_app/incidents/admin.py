@@ -24,7 +24,7 @@ from collections_app.forms import add_service_errors
 from consent_app.admin.toolkit import ProtectedHistoryAdmin, adopt
 
 from ..models import IncidentPause
-from .services import incident_pause_check, incident_pause_lift, incident_pause_start
+from .services import incident_pause_check, incident_pause_lift, incident_pause_start, started_it
 
 LIFT_PERMISSION = "collections_app.lift_incidentpause"
 
@@ -128,7 +128,7 @@ class IncidentPauseAdmin(ProtectedHistoryAdmin):
             return HttpResponseRedirect(change_url)
         context = {**self.admin_site.each_context(request), "title": _("Lift %(pause)s") % {"pause": obj},
                    "form": form, "pause": obj, "opts": self.model._meta, "change_url": change_url,
-                   "same_officer": obj.started_by_id == request.user.pk}
+                   "same_officer": started_it(obj, request.user)}
         return TemplateResponse(request, "collections_app/incidents/admin/lift.html", context,
                                 status=422 if form.is_bound else 200)
 

@@ -127,6 +127,11 @@ def incident_pause_start(
     return pause
 
 
+def started_it(pause: IncidentPause, actor: Any) -> bool:
+    """Whether `actor` started `pause`, and so may not lift it (four eyes: `incident_pause_lift`)."""
+    return pause.started_by_id == actor.pk
+
+
 @transaction.atomic
 def incident_pause_lift(*, pause: IncidentPause, actor: Any, now: datetime | None = None) -> IncidentPause:
     """End a pause: contact in its scope resumes at once. A second compliance officer lifts it, never the one who
@@ -135,7 +140,7 @@ def incident_pause_lift(*, pause: IncidentPause, actor: Any, now: datetime | Non
     pause = IncidentPause.objects.select_for_update().get(pk=pause.pk)
     if pause.lifted_at is not None:
         raise ValidationError(_("This pause has already been lifted."), code="lifted")
-    if pause.started_by_id == actor.pk:
+    if started_it(pause, actor):
         raise PermissionDenied(_("A second compliance officer lifts a pause: not the one who started it."))
     now = now or timezone.now()
     pause.lifted_at = now

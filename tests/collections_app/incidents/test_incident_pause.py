@@ -348,10 +348,14 @@ def test_an_officer_starts_a_pause_in_admin_and_a_second_lifts_it_there(client, 
     started = IncidentPause.objects.get()
     assert (started.scope, started.jurisdiction, started.started_by) == ("jurisdiction", "UK", compliance)
     lift = reverse("admin:collections_app_incidentpause_lift", args=[started.pk])
+    own_page = client.get(lift).content.decode()
+    assert "<p>A second compliance officer lifts a pause" in own_page and 'name="confirm"' not in own_page
     client.post(lift, {"confirm": "on"})
     started.refresh_from_db()
     assert started.lifted_at is None  # the same officer: refused
     client.force_login(second_officer)
+    second_page = client.get(lift).content.decode()
+    assert "<p>A second compliance officer lifts a pause" not in second_page and 'name="confirm"' in second_page
     assert client.post(lift, {"confirm": "on"}).status_code == 302
     started.refresh_from_db()
     assert started.lifted_by == second_officer
