@@ -8,6 +8,7 @@ from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from audit_app.models import AuditAction, AuditEvent
 from collections_app.messaging.services import template_version_create, template_version_submit
@@ -164,9 +165,24 @@ def test_compliance_adds_a_forbidden_phrase_that_then_blocks_a_draft(client, com
     assert draft.lint_codes == ["UK_PRESSURE"]
 
 
+def test_the_template_list_shows_the_published_version_and_the_newest_versions_state(
+        client, compliance, second_compliance):
+    template = make_template(compliance)
+    publish(template, CN_SMS, author=compliance, approver=second_compliance)
+    publish(template, CN_SMS, author=compliance, approver=second_compliance)
+    template_version_create(template=template, body=CN_SMS, actor=compliance)  # v3, a draft
+    make_template(compliance, code="cn-unwritten")
+    client.force_login(compliance)
+    response = client.get(_url("messagetemplate_changelist"))
+    cl = response.context["cl"]
+    rows = {t.code: (cl.model_admin.published_label(t), cl.model_admin.latest_label(t)) for t in cl.result_list}
+    none = str(gettext("none"))
+    assert rows == {"cn-reminder": ("2", str(TemplateVersionState.DRAFT.label)), "cn-unwritten": (none, none)}
+
+
 @pytest.mark.parametrize("name", CHANGELISTS)
 def test_each_list_takes_the_same_queries_for_one_row_and_for_many(client, compliance, second_compliance, name):
-    counts = []
+    counts, shown = [], []
     client.force_login(compliance)
     for n in (1, 12):
         for i in range(n):
@@ -177,6 +193,11 @@ def test_each_list_takes_the_same_queries_for_one_row_and_for_many(client, compl
             response = client.get(_url(f"{name}_changelist"))
         assert response.status_code == 200
         counts.append(tables(queries))
+        cl = response.context["cl"]
+        shown.append((len(cl.result_list), min(cl.model.objects.count(), cl.list_per_page)))
+    # Each page lists every row there is, up to a page: one template or version, then thirteen; the phrases fill
+    # a page from the default list in both, so a query per row would show among their queries too.
+    assert [listed for listed, _ in shown] == [there for _, there in shown], shown
     # The session, the user, the second factor, the user's and the groups' permissions, the role groups (the
     # scope), then the page's count and its rows: templates with their published and newest versions as
     # subqueries, versions with template, author and approver joined, phrases alone.
